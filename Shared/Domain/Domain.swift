@@ -1,0 +1,1 @@
+// Domain — placeholder until implemented.

@@ -1,0 +1,1 @@
+// Mail — placeholder until implemented.
