@@ -1,1 +1,81 @@
-// EventStore — placeholder until implemented.
+import Foundation
+import Postgres
+
+/// The shared event table as one service sees it: a connection pool for reads, the group-commit
+/// appender for writes, and a notifier woken by NOTIFY, local commits and a poll timer.
+public final class EventStore: Sendable {
+    public struct Configuration: Sendable {
+        public var url: String
+        /// Pooled connections for reads and read-model queries. Default 8.
+        public var poolSize: Int = 8
+        /// Group-commit committers. Default 2.
+        public var committers: Int = 2
+
+        public init(url: String) { self.url = url }
+    }
+
+    public let configuration: Configuration
+    public let pool: PostgresPool
+    public let appender: EventAppender
+    public let notifier: EventNotifier
+    let listener: PostgresListener
+
+    /// Opens the store: starts the pool, the committers and the NOTIFY listener. Call `migrate`
+    /// before use.
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        pool = PostgresPool(configuration: .init(url: configuration.url, size: configuration.poolSize))
+        let notifier = EventNotifier()
+        self.notifier = notifier
+        var ac = EventAppender.Configuration(url: configuration.url)
+        ac.committers = configuration.committers
+        appender = EventAppender(configuration: ac) { _ in notifier.signal() }
+        listener = PostgresListener(url: configuration.url, channels: [ac.notifyChannel]) { _, _ in notifier.signal() }
+        listener.start()
+    }
+
+    /// Applies the event store's migrations and `extra` ones (a service's read tables).
+    public func migrate(component: String? = nil, extra: [Migration] = []) async throws {
+        try await pool.withConnection { c in
+            try Migrator.migrate(c, component: EventStoreSchema.component, migrations: EventStoreSchema.migrations)
+            if let component { try Migrator.migrate(c, component: component, migrations: extra) }
+        }
+    }
+
+    /// Appends atomically (see `EventAppender`).
+    @discardableResult
+    public func append(_ unit: [StreamAppend]) async throws -> AppendResult { try await appender.append(unit) }
+
+    /// Appends to one stream.
+    @discardableResult
+    public func append(_ one: StreamAppend) async throws -> AppendResult { try await appender.append([one]) }
+
+    /// Events after `checkpoint` in commit order.
+    public func read(after checkpoint: Checkpoint, limit: Int = 1_000) async throws -> [RecordedEvent] {
+        try await pool.withConnection { try EventReader.read(after: checkpoint, limit: limit, on: $0) }
+    }
+
+    /// A stream's events in version order.
+    public func readStream(tenant: String, stream: String) async throws -> [RecordedEvent] {
+        try await pool.withConnection { try EventReader.readStream(tenant: tenant, stream: stream, on: $0) }
+    }
+
+    /// Starts a runner for `projection` sharing this store's notifier.
+    public func runner(for projection: any Projection, batchSize: Int = 1_000) -> ProjectionRunner {
+        var c = ProjectionRunner.Configuration(url: configuration.url)
+        c.batchSize = batchSize
+        return ProjectionRunner(projection: projection, configuration: c, notifier: notifier)
+    }
+
+    /// Whether the database answers.
+    public func ping() async -> Bool {
+        (try? await pool.execute("SELECT 1")) != nil
+    }
+
+    /// Finishes pending appends and closes every connection.
+    public func shutdown() {
+        appender.shutdown()
+        listener.stop()
+        pool.shutdown()
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+/// The pure part of group commit: given the atomic appends gathered into one transaction, the
+/// event ids that already exist and each stream's current version, decide which rows to insert
+/// and what each append's outcome is. A refused append never spoils its neighbours.
+struct AppendPlanner {
+    struct StreamKey: Hashable {
+        let tenant: String
+        let stream: String
+    }
+
+    struct ExistingEvent {
+        let position: Int64
+        let transactionID: UInt64
+        let tenant: String
+        let stream: String
+        let version: Int64
+    }
+
+    /// A row to insert: unit index, stream index within the unit, event index within the stream.
+    struct Row {
+        let unit: Int
+        let streamIndex: Int
+        let event: NewEvent
+        let tenant: String
+        let stream: String
+        let version: Int64
+    }
+
+    enum Outcome {
+        case insert
+        case duplicate(AppendResult)
+        /// Same event ids as an earlier unit of this batch: answered with that unit's result.
+        case duplicateOf(unit: Int)
+        case refused(AppendError)
+    }
+
+    /// Every stream key named by the units, deduplicated, in first-seen order.
+    static func streamKeys(_ units: [[StreamAppend]]) -> [StreamKey] {
+        var seen = Set<StreamKey>()
+        var keys: [StreamKey] = []
+        for u in units {
+            for s in u {
+                let k = StreamKey(tenant: s.tenant, stream: s.stream)
+                if seen.insert(k).inserted { keys.append(k) }
+            }
+        }
+        return keys
+    }
+
+    static func plan(
+        units: [[StreamAppend]], existing: [UUID: ExistingEvent], heads: [StreamKey: Int64]
+    ) -> (outcomes: [Outcome], rows: [Row]) {
+        var heads = heads
+        var plannedIDs: [UUID: Int] = [:]
+        var outcomes: [Outcome] = []
+        var rows: [Row] = []
+        outcomes.reserveCapacity(units.count)
+
+        for (u, unit) in units.enumerated() {
+            let ids = unit.flatMap { $0.events.map(\.id) }
+            if ids.isEmpty {
+                outcomes.append(.refused(.invalid("nothing to append")))
+                continue
+            }
+            let found = ids.compactMap { existing[$0] }
+            if found.count == ids.count {
+                outcomes.append(.duplicate(result(forExisting: found, unit: unit)))
+                continue
+            }
+            if !found.isEmpty {
+                outcomes.append(.refused(.partialDuplicate))
+                continue
+            }
+            if let earlier = plannedIDs[ids[0]], ids.allSatisfy({ plannedIDs[$0] == earlier }) {
+                outcomes.append(.duplicateOf(unit: earlier))
+                continue
+            }
+            if ids.contains(where: { plannedIDs[$0] != nil }) || Set(ids).count != ids.count {
+                outcomes.append(.refused(.partialDuplicate))
+                continue
+            }
+            // Check every stream of the unit before planning any row (all or nothing).
+            var local = [StreamKey: Int64]()
+            var refusal: AppendError?
+            for s in unit {
+                let k = StreamKey(tenant: s.tenant, stream: s.stream)
+                let head = local[k] ?? heads[k] ?? 0
+                if !s.expected.admits(head: head) {
+                    refusal = .wrongExpectedVersion(stream: s.stream, expected: s.expected, actual: head)
+                    break
+                }
+                local[k] = head + Int64(s.events.count)
+            }
+            if let refusal {
+                outcomes.append(.refused(refusal))
+                continue
+            }
+            for (si, s) in unit.enumerated() {
+                let k = StreamKey(tenant: s.tenant, stream: s.stream)
+                var version = heads[k] ?? 0
+                for e in s.events {
+                    version += 1
+                    rows.append(Row(unit: u, streamIndex: si, event: e, tenant: s.tenant, stream: s.stream, version: version))
+                    plannedIDs[e.id] = u
+                }
+                heads[k] = version
+            }
+            outcomes.append(.insert)
+        }
+        return (outcomes, rows)
+    }
+
+    static func result(forExisting found: [ExistingEvent], unit: [StreamAppend]) -> AppendResult {
+        var streams: [AppendedStream] = []
+        var index = 0
+        for s in unit {
+            let slice = found[index..<(index + s.events.count)]
+            index += s.events.count
+            streams.append(
+                AppendedStream(stream: s.stream, positions: slice.map(\.position), lastVersion: slice.map(\.version).max() ?? 0))
+        }
+        let last = found.max { Checkpoint(transactionID: $0.transactionID, position: $0.position) < Checkpoint(transactionID: $1.transactionID, position: $1.position) }!
+        return AppendResult(
+            streams: streams, wasDuplicate: true,
+            checkpoint: Checkpoint(transactionID: last.transactionID, position: last.position))
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import Postgres
+
+/// Appends events with group commit: appends that arrive while a transaction is being committed
+/// wait and go together into the next one: one transaction, one multi-row INSERT, one NOTIFY.
+/// Each caller is answered only after that transaction has committed durably
+/// (`synchronous_commit` stays on).
+///
+/// Several committer threads (each with its own connection) overlap the network round trips of
+/// one batch with the WAL flush of another.
+public final class EventAppender: @unchecked Sendable {
+    // @unchecked Sendable: the pending queue and counters are only touched under `condition`;
+    // each committer's connection is used only by its own thread.
+
+    /// Tuning of group commit. Defaults suit a small machine.
+    public struct Configuration: Sendable {
+        public var url: String
+        /// Committer threads/connections. Default 2.
+        public var committers: Int = 2
+        /// Most events in one transaction. Default 5,000.
+        public var maximumBatchEvents: Int = 5_000
+        /// Most pending appends before new ones fail fast with `poolExhausted`. Default 50,000.
+        public var maximumPending: Int = 50_000
+        /// The channel notified once per committed batch.
+        public var notifyChannel: String = "events"
+
+        public init(url: String) { self.url = url }
+    }
+
+    typealias Completion = (Result<AppendResult, any Error>) -> Void
+
+    struct Pending {
+        let unit: [StreamAppend]
+        let eventCount: Int
+        let completion: Completion
+    }
+
+    public let configuration: Configuration
+    private let condition = NSCondition()
+    private var pending: [Pending] = []
+    private var stopping = false
+    private var running = 0
+    private var activeBatches = 0
+    private var threads: [Thread] = []
+
+    /// Called after every committed batch with its event count (for metrics and local wake-ups).
+    private let onCommit: @Sendable (Int) -> Void
+
+    private var statistics = (batches: 0, events: 0)
+
+    public init(configuration: Configuration, onCommit: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.onCommit = onCommit
+        for i in 0..<max(1, configuration.committers) {
+            let t = Thread { [unowned self] in self.committerLoop() }
+            t.name = "event-committer-\(i)"
+            threads.append(t)
+        }
+        running = threads.count
+        for t in threads { t.start() }
+    }
+
+    /// Committed transactions and events since start.
+    public var committed: (batches: Int, events: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return statistics
+    }
+
+    /// Appends events to one stream.
+    @discardableResult
+    public func append(_ append: StreamAppend) async throws -> AppendResult {
+        try await self.append([append])
+    }
+
+    /// Appends events to one or more streams atomically: all are written or none.
+    @discardableResult
+    public func append(_ unit: [StreamAppend]) async throws -> AppendResult {
+        let count = unit.reduce(0) { $0 + $1.events.count }
+        guard count > 0 else { throw AppendError.invalid("nothing to append") }
+        guard count <= configuration.maximumBatchEvents else { throw AppendError.invalid("too many events in one append") }
+        return try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            if stopping {
+                condition.unlock()
+                continuation.resume(throwing: PostgresError(code: .shutDown))
+                return
+            }
+            if pending.count >= configuration.maximumPending {
+                condition.unlock()
+                continuation.resume(throwing: PostgresError(code: .poolExhausted))
+                return
+            }
+            pending.append(Pending(unit: unit, eventCount: count) { continuation.resume(with: $0) })
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Finishes the pending appends, then stops the committers.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while running > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    private func takeBatch() -> [Pending]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.isEmpty && !stopping { condition.wait() }
+        if pending.isEmpty { return nil }
+        var events = 0
+        var n = 0
+        while n < pending.count && (n == 0 || events + pending[n].eventCount <= configuration.maximumBatchEvents) {
+            events += pending[n].eventCount
+            n += 1
+        }
+        let batch = Array(pending[0..<n])
+        pending.removeFirst(n)
+        return batch
+    }
+
+    private func committerLoop() {
+        var connection: PostgresConnection?
+        while let batch = takeBatch() {
+            do {
+                if connection == nil || connection?.isConnected == false {
+                    connection = nil
+                    connection = try PostgresConnection(url: configuration.url)
+                }
+                let results = try commitWithRetry(batch, on: connection!)
+                let events = batch.reduce(0) { $0 + $1.eventCount }
+                condition.lock()
+                statistics.batches += 1
+                statistics.events += events
+                condition.unlock()
+                onCommit(events)
+                for (p, r) in zip(batch, results) { p.completion(r) }
+            } catch {
+                // The outcome is unknown only when the connection broke during COMMIT; the callers
+                // get "unavailable" and retry with the same event ids, which is idempotent.
+                if connection?.isConnected == false { connection = nil }
+                for p in batch { p.completion(.failure(error)) }
+            }
+        }
+        connection?.close()
+        condition.lock()
+        running -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Commits a batch; when another writer raced us on a stream version, plans again.
+    private func commitWithRetry(_ batch: [Pending], on connection: PostgresConnection) throws -> [Result<AppendResult, any Error>] {
+        var attempt = 0
+        while true {
+            do {
+                return try commit(batch, on: connection)
+            } catch let error as PostgresError where error.isUniqueViolation && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    private func commit(_ batch: [Pending], on connection: PostgresConnection) throws -> [Result<AppendResult, any Error>] {
+        let units = batch.map(\.unit)
+        return try connection.transaction {
+            let keys = AppendPlanner.streamKeys(units)
+            let ids = units.flatMap { $0.flatMap { $0.events.map(\.id) } }
+            // Existing ids (idempotent retries) and stream heads in one round trip each.
+            var existing: [UUID: AppendPlanner.ExistingEvent] = [:]
+            let found = try connection.execute(
+                "SELECT event_id, position, tx_id::text, tenant, stream, version FROM events WHERE event_id = ANY($1::uuid[])",
+                [PostgresArray(ids.map { $0.uuidString.lowercased() })])
+            for r in found.rows {
+                guard let id = r[0].flatMap(UUID.init(uuidString:)) else { continue }
+                existing[id] = .init(
+                    position: r.int64(1) ?? 0, transactionID: UInt64(r[2] ?? "0") ?? 0, tenant: r[3] ?? "",
+                    stream: r[4] ?? "", version: r.int64(5) ?? 0)
+            }
+            var heads: [AppendPlanner.StreamKey: Int64] = [:]
+            let headRows = try connection.execute(
+                """
+                SELECT k.tenant, k.stream,
+                       (SELECT e.version FROM events e WHERE e.tenant = k.tenant AND e.stream = k.stream
+                        ORDER BY e.version DESC LIMIT 1)
+                FROM unnest($1::text[], $2::text[]) AS k(tenant, stream)
+                """, [PostgresArray(keys.map(\.tenant)), PostgresArray(keys.map(\.stream))])
+            for r in headRows.rows {
+                heads[.init(tenant: r[0] ?? "", stream: r[1] ?? "")] = r.int64(2) ?? 0
+            }
+
+            let (outcomes, rows) = AppendPlanner.plan(units: units, existing: existing, heads: heads)
+            var inserted: [UUID: (position: Int64, tx: UInt64)] = [:]
+            if !rows.isEmpty {
+                let returned = try connection.execute(
+                    """
+                    INSERT INTO events (event_id, tenant, stream, version, type, data, metadata)
+                    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[])
+                    RETURNING event_id, position, tx_id::text
+                    """,
+                    [
+                        PostgresArray(rows.map { $0.event.id.uuidString.lowercased() }),
+                        PostgresArray(rows.map(\.tenant)),
+                        PostgresArray(rows.map(\.stream)),
+                        PostgresArray(rows.map { String($0.version) }),
+                        PostgresArray(rows.map(\.event.type)),
+                        PostgresArray(rows.map(\.event.dataText)),
+                        PostgresArray(rows.map(\.event.metadataText)),
+                    ])
+                for r in returned.rows {
+                    guard let id = r[0].flatMap(UUID.init(uuidString:)) else { continue }
+                    inserted[id] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
+                }
+                try connection.execute("SELECT pg_notify($1, '')", [configuration.notifyChannel])
+            }
+
+            var rowsByUnit: [Int: [AppendPlanner.Row]] = [:]
+            for r in rows { rowsByUnit[r.unit, default: []].append(r) }
+            var results: [Result<AppendResult, any Error>] = []
+            for (u, outcome) in outcomes.enumerated() {
+                switch outcome {
+                case .refused(let e): results.append(.failure(e))
+                case .duplicate(let r): results.append(.success(r))
+                case .duplicateOf(let earlier): results.append(results[earlier])
+                case .insert:
+                    var streams: [AppendedStream] = []
+                    var last = Checkpoint.start
+                    for (si, s) in units[u].enumerated() {
+                        let mine = (rowsByUnit[u] ?? []).filter { $0.streamIndex == si }
+                        let positions = mine.map { inserted[$0.event.id]?.position ?? 0 }
+                        for m in mine {
+                            if let i = inserted[m.event.id] {
+                                last = max(last, Checkpoint(transactionID: i.tx, position: i.position))
+                            }
+                        }
+                        streams.append(AppendedStream(stream: s.stream, positions: positions, lastVersion: mine.last?.version ?? 0))
+                    }
+                    results.append(.success(AppendResult(streams: streams, wasDuplicate: false, checkpoint: last)))
+                }
+            }
+            return results
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import JSON
+import Postgres
+
+/// Reads events in global commit order without ever skipping one.
+///
+/// Positions come from a sequence, so a transaction that took position 10 can commit after
+/// one that took 11; a reader that saw 11 and checkpointed there would never see 10. Instead we
+/// read only events whose transaction id is below the oldest transaction still running
+/// (`pg_snapshot_xmin(pg_current_snapshot())`): every such transaction has finished, so nothing
+/// can appear behind the checkpoint. Events are ordered by (transaction id, position), and the
+/// checkpoint is that pair.
+public enum EventReader {
+    static let columns = "position, event_id, tenant, stream, version, type, data, metadata, tx_id::text, extract(epoch from recorded_at)"
+
+    /// Up to `limit` events after `checkpoint` in commit order.
+    public static func read(after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection) throws -> [RecordedEvent] {
+        let rows = try connection.execute(
+            """
+            SELECT \(columns) FROM events
+            WHERE (tx_id, position) > ($1::xid8, $2::bigint)
+              AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY tx_id, position
+            LIMIT $3
+            """, [String(checkpoint.transactionID), checkpoint.position, limit])
+        return try rows.rows.map(decode)
+    }
+
+    /// All events of one stream in version order.
+    public static func readStream(tenant: String, stream: String, on connection: PostgresConnection) throws -> [RecordedEvent] {
+        let rows = try connection.execute(
+            "SELECT \(columns) FROM events WHERE tenant = $1 AND stream = $2 ORDER BY version", [tenant, stream])
+        return try rows.rows.map(decode)
+    }
+
+    static func decode(_ r: PostgresRow) throws -> RecordedEvent {
+        RecordedEvent(
+            position: r.int64(0) ?? 0,
+            id: r[1].flatMap(UUID.init(uuidString:)) ?? UUID(),
+            tenant: r[2] ?? "",
+            stream: r[3] ?? "",
+            version: r.int64(4) ?? 0,
+            type: r[5] ?? "",
+            data: try JSON.parse(Array((r[6] ?? "null").utf8)),
+            metadata: try JSON.parse(Array((r[7] ?? "null").utf8)),
+            transactionID: UInt64(r[8] ?? "0") ?? 0,
+            recordedAt: r.double(9) ?? 0)
+    }
+}

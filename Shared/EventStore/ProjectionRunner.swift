@@ -1,0 +1,223 @@
+import Foundation
+import Postgres
+import Synchronization
+
+/// Keeps one projection up to date: reads events after its checkpoint, applies them and moves
+/// the checkpoint in the same transaction. One runner per projection is active across all
+/// replicas (a session advisory lock); the others stand by and take over when it goes away.
+public final class ProjectionRunner: @unchecked Sendable {
+    // @unchecked Sendable: the connection is used only by the runner's thread; shared state is
+    // in `progress` (a Mutex) and `stopFlag` (an Atomic).
+
+    public struct Configuration: Sendable {
+        public var url: String
+        /// Events read and applied per transaction. Default 1,000.
+        public var batchSize: Int = 1_000
+        /// Longest wait between polls when no notification arrives. Default 0.5 s.
+        public var pollInterval: TimeInterval = 0.5
+        /// How often a standby retries the leader lock. Default 1 s.
+        public var standbyInterval: TimeInterval = 1
+
+        public init(url: String) { self.url = url }
+    }
+
+    public let projection: any Projection
+    public let configuration: Configuration
+    let notifier: EventNotifier
+    public let progress: ProjectionProgress
+    private let stopFlag = Atomic<Bool>(false)
+    private let rebuildRequested = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    public init(projection: any Projection, configuration: Configuration, notifier: EventNotifier) {
+        self.projection = projection
+        self.configuration = configuration
+        self.notifier = notifier
+        self.progress = ProjectionProgress(name: projection.name)
+    }
+
+    /// The advisory lock key of a projection's leadership.
+    static func lockKey(_ name: String) -> Int64 {
+        // FNV-1a, stable across processes (Hasher is seeded per process).
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in ("projection:" + name).utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return Int64(bitPattern: h)
+    }
+
+    public func start() {
+        let t = Thread { [self] in self.run() }
+        t.name = "projection-\(projection.name)"
+        t.start()
+    }
+
+    /// Stops after the current batch.
+    public func stop() {
+        stopFlag.store(true, ordering: .relaxed)
+        notifier.signal()
+        finished.wait()
+    }
+
+    /// Asks the runner to empty the read tables and replay from position 0.
+    public func requestRebuild() {
+        rebuildRequested.store(true, ordering: .relaxed)
+        notifier.signal()
+    }
+
+    private var isStopping: Bool { stopFlag.load(ordering: .relaxed) }
+
+    private func run() {
+        defer { finished.signal() }
+        var connection: PostgresConnection?
+        var isLeader = false
+        var checkpoint = Checkpoint.start
+        let key = Self.lockKey(projection.name)
+        while !isStopping {
+            let seen = notifier.current
+            do {
+                if connection == nil || connection?.isConnected == false {
+                    isLeader = false
+                    progress.setLeader(false)
+                    connection = nil
+                    connection = try PostgresConnection(url: configuration.url)
+                }
+                let c = connection!
+                if !isLeader {
+                    let got = try c.execute("SELECT pg_try_advisory_lock($1)", [key])
+                    guard got[0].bool(0) == true else {
+                        notifier.wait(after: seen, timeout: configuration.standbyInterval)
+                        continue
+                    }
+                    isLeader = true
+                    progress.setLeader(true)
+                    checkpoint = try loadCheckpoint(c)
+                }
+                if rebuildRequested.exchange(false, ordering: .relaxed) {
+                    try c.transaction {
+                        try projection.reset(on: c)
+                        try c.execute(
+                            "UPDATE projection_checkpoints SET tx_id = '0', position = 0, updated_at = now() WHERE name = $1",
+                            [projection.name])
+                    }
+                    checkpoint = .start
+                    progress.reset()
+                }
+                let events = try EventReader.read(after: checkpoint, limit: configuration.batchSize, on: c)
+                if events.isEmpty {
+                    progress.caughtUp(at: checkpoint)
+                    notifier.wait(after: seen, timeout: configuration.pollInterval)
+                    continue
+                }
+                let next = events.last!.checkpoint
+                let applied: Bool = try c.transaction {
+                    // The stored checkpoint must still be ours: if not, someone else applied.
+                    let row = try c.execute(
+                        "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+                        [projection.name])
+                    let stored = Checkpoint(transactionID: UInt64(row[0][0] ?? "0") ?? 0, position: row[0].int64(1) ?? 0)
+                    guard stored == checkpoint else { return false }
+                    try projection.apply(events, on: c)
+                    try c.execute(
+                        "UPDATE projection_checkpoints SET tx_id = $2::xid8, position = $3, updated_at = now() WHERE name = $1",
+                        [projection.name, String(next.transactionID), next.position])
+                    return true
+                }
+                if applied {
+                    checkpoint = next
+                    progress.advanced(to: next, lastEventTime: events.last!.recordedAt, count: events.count)
+                } else {
+                    checkpoint = try loadCheckpoint(c)
+                }
+            } catch {
+                progress.recordError()
+                if connection?.isConnected == false {
+                    connection = nil
+                    isLeader = false
+                    progress.setLeader(false)
+                }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+        if isLeader, let c = connection { _ = try? c.execute("SELECT pg_advisory_unlock($1)", [key]) }
+        connection?.close()
+    }
+
+    private func loadCheckpoint(_ c: PostgresConnection) throws -> Checkpoint {
+        try c.execute(
+            "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", [projection.name])
+        let row = try c.execute("SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1", [projection.name])
+        return Checkpoint(transactionID: UInt64(row[0][0] ?? "0") ?? 0, position: row[0].int64(1) ?? 0)
+    }
+}
+
+/// What a runner has done, for read-your-writes waits, readiness and metrics.
+public final class ProjectionProgress: Sendable {
+    public let name: String
+    struct State {
+        var checkpoint = Checkpoint.start
+        var isLeader = false
+        var caughtUp = false
+        var lastEventTime: Double = 0
+        var applied = 0
+        var errors = 0
+        var lastCaughtUp = Date.distantPast
+    }
+    private let state = Mutex(State())
+
+    init(name: String) { self.name = name }
+
+    public var checkpoint: Checkpoint { state.withLock { $0.checkpoint } }
+    public var isLeader: Bool { state.withLock { $0.isLeader } }
+    /// Whether the last read found nothing new.
+    public var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
+    public var appliedEvents: Int { state.withLock { $0.applied } }
+    public var errorCount: Int { state.withLock { $0.errors } }
+
+    /// Seconds between now and the commit time of the newest applied event while behind; 0 when
+    /// caught up.
+    public var lagSeconds: Double {
+        state.withLock { s in
+            if s.caughtUp { return 0 }
+            if s.lastEventTime == 0 { return 0 }
+            return max(0, Date().timeIntervalSince1970 - s.lastEventTime)
+        }
+    }
+
+    /// Whether the projection has caught up recently (within `bound` seconds).
+    public func isFresh(within bound: TimeInterval) -> Bool {
+        state.withLock { s in s.caughtUp || Date().timeIntervalSince(s.lastCaughtUp) < bound }
+    }
+
+    func setLeader(_ leader: Bool) { state.withLock { $0.isLeader = leader } }
+    func reset() { state.withLock { $0.checkpoint = .start; $0.caughtUp = false } }
+    func recordError() { state.withLock { $0.errors += 1 } }
+    func caughtUp(at checkpoint: Checkpoint) {
+        state.withLock {
+            $0.checkpoint = checkpoint
+            $0.caughtUp = true
+            $0.lastCaughtUp = Date()
+        }
+    }
+    func advanced(to checkpoint: Checkpoint, lastEventTime: Double, count: Int) {
+        state.withLock {
+            $0.checkpoint = checkpoint
+            $0.caughtUp = false
+            $0.lastEventTime = lastEventTime
+            $0.applied += count
+        }
+    }
+
+    /// Waits until the projection has applied the event at `token`, or the timeout passes.
+    /// Returns whether it did.
+    public func wait(for token: Checkpoint, timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            if checkpoint >= token { return true }
+            if clock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection, used by one thread at a time (the pool's worker threads or a dedicated
+/// thread such as the event store's committer). Statements are sent with `PQexecParams` in text
+/// format, so every value travels as a parameter and is never spliced into SQL.
+public final class PostgresConnection {
+    private var handle: OpaquePointer?
+    public let url: String
+    /// Statements run right after each (re)connect, e.g. `SET idle_in_transaction_session_timeout`.
+    let setupStatements: [String]
+
+    /// Connects to `url` (a libpq URI or key/value string).
+    public init(url: String, setupStatements: [String] = []) throws(PostgresError) {
+        self.url = url
+        self.setupStatements = setupStatements
+        try connect()
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// Whether the connection is believed usable.
+    public var isConnected: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// The server's backend process id (useful in tests).
+    public var backendPID: Int32 { handle.map { PQbackendPID($0) } ?? 0 }
+
+    /// The socket descriptor, for waiting on notifications.
+    var socket: Int32 { handle.map { PQsocket($0) } ?? -1 }
+
+    /// (Re)opens the connection.
+    public func connect() throws(PostgresError) {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        guard let h = PQconnectdb(url) else { throw PostgresError(code: .unavailable) }
+        guard PQstatus(h) == CONNECTION_OK else {
+            PQfinish(h)
+            throw PostgresError(code: .unavailable)
+        }
+        handle = h
+        // Server notices (for example "already exists, skipping") are not errors: drop them.
+        PQsetNoticeProcessor(h, { _, _ in }, nil)
+        for s in setupStatements { try execute(s) }
+    }
+
+    /// Reconnects when the connection is broken; a no-op when it is fine.
+    public func ensureConnected() throws(PostgresError) {
+        if !isConnected { try connect() }
+    }
+
+    /// Closes the connection.
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+    }
+
+    /// Runs one statement with `$1...` parameters and returns its rows.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws(PostgresError) -> PostgresRows {
+        guard let handle else { throw PostgresError(code: .unavailable) }
+        let texts = parameters.map(\.postgresText)
+        for t in texts {
+            if let t, t.utf8.contains(0) { throw PostgresError(code: .invalidParameter) }
+        }
+        let result: OpaquePointer? = withCStrings(texts) { pointers in
+            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+        }
+        guard let result else {
+            throw PostgresError(code: PQstatus(handle) == CONNECTION_OK ? .serverError : .unavailable)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(result: result)
+        default:
+            if PQstatus(handle) != CONNECTION_OK { throw PostgresError(code: .unavailable) }
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            // Class 08 (connection exception), 57P01..57P03 (admin shutdown, cannot connect now).
+            if let state, state.hasPrefix("08") || state.hasPrefix("57P") {
+                throw PostgresError(code: .unavailable, sqlState: state, serverMessage: message)
+            }
+            throw PostgresError(code: .serverError, sqlState: state, serverMessage: message)
+        }
+    }
+
+    /// Runs a script of one or more statements without parameters (migrations only: nothing in
+    /// `sql` may come from a request).
+    public func executeScript(_ sql: String) throws(PostgresError) {
+        guard let handle else { throw PostgresError(code: .unavailable) }
+        guard let result = PQexec(handle, sql) else { throw PostgresError(code: .unavailable) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
+        default:
+            if PQstatus(handle) != CONNECTION_OK { throw PostgresError(code: .unavailable) }
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            throw PostgresError(code: .serverError, sqlState: state, serverMessage: message)
+        }
+    }
+
+    /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            if isConnected { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Consumes input and returns pending notifications (channel, payload).
+    func drainNotifications() throws(PostgresError) -> [(channel: String, payload: String)] {
+        guard let handle else { throw PostgresError(code: .unavailable) }
+        guard PQconsumeInput(handle) == 1 else { throw PostgresError(code: .unavailable) }
+        var out: [(String, String)] = []
+        while let n = PQnotifies(handle) {
+            out.append((String(cString: n.pointee.relname), String(cString: n.pointee.extra)))
+            PQfreemem(n)
+        }
+        return out
+    }
+}
+
+/// Calls `body` with C strings for each optional text (nil stays a null pointer).
+private func withCStrings<R>(_ texts: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    var storage: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0)! } }
+    defer { for p in storage { free(p) } }
+    return storage.withUnsafeMutableBufferPointer { buffer in
+        body(buffer.map { $0.map { UnsafePointer($0) } })
+    }
+}

@@ -1,0 +1,225 @@
+import EventStore
+import Foundation
+import JSON
+import Postgres
+import TestSupport
+import Testing
+
+/// Opens a store on a fresh database with the schema applied.
+func makeStore(committers: Int = 2) async throws -> EventStore {
+    var c = EventStore.Configuration(url: try TestPostgres.makeDatabase())
+    c.committers = committers
+    let store = EventStore(configuration: c)
+    try await store.migrate()
+    return store
+}
+
+/// Reads everything up to and including `checkpoint`, polling: an open transaction anywhere in
+/// the cluster (other tests run in parallel) holds readers back until it ends.
+func readUntil(_ store: EventStore, _ checkpoint: Checkpoint) async throws -> [RecordedEvent] {
+    let deadline = ContinuousClock.now + .seconds(20)
+    var out: [RecordedEvent] = []
+    var at = Checkpoint.start
+    while ContinuousClock.now < deadline {
+        let batch = try await store.read(after: at, limit: 500)
+        out += batch
+        if let last = batch.last { at = last.checkpoint }
+        if at >= checkpoint { return out }
+        if batch.isEmpty { try await Task.sleep(for: .milliseconds(2)) }
+    }
+    return out
+}
+
+func event(_ type: String = "thing_happened", _ data: JSON = ["n": 1], id: UUID = UUID()) -> NewEvent {
+    NewEvent(id: id, type: type, data: data, metadata: ["request_id": "r1"])
+}
+
+@Suite struct AppendAndReadTests {
+    @Test func roundTrip() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        let data: JSON = ["price": .number("23.45"), "text": "23.45", "quote": "it's \"x\" \\ 100% _"]
+        let r = try await store.append(StreamAppend(tenant: "t1", stream: "s-1", events: [event("a", data), event("b")]))
+        #expect(r.streams[0].positions.count == 2)
+        #expect(r.streams[0].lastVersion == 2)
+        #expect(!r.wasDuplicate)
+        let stream = try await store.readStream(tenant: "t1", stream: "s-1")
+        #expect(stream.map(\.type) == ["a", "b"])
+        #expect(stream.map(\.version) == [1, 2])
+        #expect(stream[0].data == data)
+        #expect(stream[0].metadata["request_id"] == "r1")
+        let all = try await readUntil(store, r.checkpoint)
+        #expect(all.count == 2)
+        #expect(all.last?.checkpoint == r.checkpoint)
+    }
+
+    @Test func appendingTheSameIdTwiceIsANoOpReportingTheOriginal() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        let id = UUID()
+        let first = try await store.append(StreamAppend(tenant: "t", stream: "s", events: [event(id: id)]))
+        let second = try await store.append(StreamAppend(tenant: "t", stream: "s", events: [event(id: id)]))
+        #expect(second.wasDuplicate)
+        #expect(second.streams[0].positions == first.streams[0].positions)
+        #expect(try await readUntil(store, first.checkpoint).count == 1)
+    }
+
+    @Test func expectedVersionConflictIsADistinctError() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        try await store.append(StreamAppend(tenant: "t", stream: "s", expected: .noStream, events: [event()]))
+        await #expect(throws: AppendError.wrongExpectedVersion(stream: "s", expected: .noStream, actual: 1)) {
+            try await store.append(StreamAppend(tenant: "t", stream: "s", expected: .noStream, events: [event()]))
+        }
+        await #expect(throws: AppendError.self) {
+            try await store.append(StreamAppend(tenant: "t", stream: "s", expected: .exact(5), events: [event()]))
+        }
+        let ok = try await store.append(StreamAppend(tenant: "t", stream: "s", expected: .exact(1), events: [event()]))
+        #expect(ok.streams[0].lastVersion == 2)
+        #expect(try await store.readStream(tenant: "t", stream: "s").count == 2)
+    }
+
+    @Test func concurrentExpectedVersionAppendsLetExactlyOneWin() async throws {
+        let store = try await makeStore(committers: 2)
+        defer { store.shutdown() }
+        try await store.append(StreamAppend(tenant: "t", stream: "s", events: [event()]))
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    (try? await store.append(StreamAppend(tenant: "t", stream: "s", expected: .exact(1), events: [event()]))) != nil
+                }
+            }
+            var wins = 0
+            for await ok in group where ok { wins += 1 }
+            return wins
+        }
+        #expect(outcomes == 1)
+        #expect(try await store.readStream(tenant: "t", stream: "s").count == 2)
+    }
+
+    @Test func atomicAppendAcrossStreamsIsAllOrNothing() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        try await store.append(StreamAppend(tenant: "t", stream: "b", events: [event()]))
+        await #expect(throws: AppendError.self) {
+            try await store.append([
+                StreamAppend(tenant: "t", stream: "a", events: [event()]),
+                StreamAppend(tenant: "t", stream: "b", expected: .noStream, events: [event()]),
+            ])
+        }
+        #expect(try await store.readStream(tenant: "t", stream: "a").isEmpty)
+    }
+
+    @Test func tableRefusesUpdateDeleteAndTruncate() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        let r = try await store.append(StreamAppend(tenant: "t", stream: "s", events: [event()]))
+        for sql in ["UPDATE events SET type = 'x'", "DELETE FROM events", "TRUNCATE events"] {
+            await #expect(throws: PostgresError.self) { try await store.pool.execute(sql) }
+        }
+        #expect(try await readUntil(store, r.checkpoint).first?.type == "thing_happened")
+    }
+
+    @Test func groupCommitCoalescesConcurrentAppends() async throws {
+        let store = try await makeStore(committers: 1)
+        defer { store.shutdown() }
+        let n = 400
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<n {
+                group.addTask { try await store.append(StreamAppend(tenant: "t", stream: "s-\(i)", events: [event()])) }
+            }
+            try await group.waitForAll()
+        }
+        let transactions = try await store.pool.execute("SELECT count(DISTINCT tx_id) FROM events")[0].int(0) ?? 0
+        #expect(try await store.pool.execute("SELECT count(*) FROM events")[0].int(0) == n)
+        #expect(store.appender.committed.events == n)
+        // Far fewer transactions than appends.
+        #expect(transactions < n / 4, "\(transactions) transactions for \(n) appends")
+    }
+
+    @Test func migrationsAreIdempotentAcrossConcurrentStarts() async throws {
+        let url = try TestPostgres.makeDatabase()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let s = EventStore(configuration: .init(url: url))
+                    defer { s.shutdown() }
+                    try await s.migrate()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let c = try PostgresConnection(url: url)
+        #expect(try c.execute("SELECT count(*) FROM schema_migrations")[0].int(0) == EventStoreSchema.migrations.count)
+    }
+}
+
+@Suite struct OrderedReadingTests {
+    /// Many writers, some holding their transaction open after taking a position, one tailing
+    /// reader: every event is seen exactly once, and the order is stable (the same on a re-read).
+    @Test func concurrentWritersWithDelayedCommitsNeverSkip() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        let url = store.configuration.url
+        let writers = 6
+        let perWriter = 25
+        let expected = writers * perWriter + 40
+        let done = ManagedAtomicFlag()
+
+        // Slow writers: insert directly, then sleep before COMMIT, so later positions commit first.
+        let slow = Task.detached {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for w in 0..<writers {
+                    group.addTask {
+                        let c = try PostgresConnection(url: url)
+                        for i in 0..<perWriter {
+                            try c.transaction {
+                                try c.execute(
+                                    "INSERT INTO events (event_id, tenant, stream, version, type, data, metadata) VALUES ($1, 't', $2, 1, 'slow', '{}', '{}')",
+                                    [UUID(), "slow-\(w)-\(i)"])
+                                usleep(UInt32.random(in: 0...8000))
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        // Fast writers through the appender at the same time.
+        let fast = Task {
+            for i in 0..<40 { try await store.append(StreamAppend(tenant: "t", stream: "fast-\(i)", events: [event()])) }
+        }
+        // Tailing reader.
+        var seen: [Int64] = []
+        var checkpoint = Checkpoint.start
+        let deadline = Date().addingTimeInterval(60)
+        while seen.count < expected && Date() < deadline {
+            let batch = try await store.read(after: checkpoint, limit: 7)
+            for e in batch { seen.append(e.position) }
+            if let last = batch.last { checkpoint = last.checkpoint } else { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        try await slow.value
+        try await fast.value
+        done.set()
+        // Drain whatever is left, then compare with the table.
+        while true {
+            let batch = try await store.read(after: checkpoint, limit: 100)
+            if batch.isEmpty { break }
+            for e in batch { seen.append(e.position) }
+            checkpoint = batch.last!.checkpoint
+        }
+        #expect(seen.count == expected)
+        #expect(Set(seen).count == seen.count, "an event was seen twice")
+        let all = try await store.pool.execute("SELECT position FROM events ORDER BY tx_id, position").rows.compactMap { $0.int64(0) }
+        #expect(seen == all, "reader order differs from commit order")
+    }
+}
+
+/// A tiny flag for tests.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    // @unchecked Sendable: guarded by `lock`.
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
