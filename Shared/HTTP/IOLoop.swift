@@ -376,7 +376,7 @@ final class IOLoop: @unchecked Sendable {
     }
 
     private func record(_ response: HTTPResponse, info: HTTPConnection.PendingInfo) {
-        let seconds = Double(now &- info.started) / 1e9
+        let seconds = Double(Socket.now() &- info.started) / 1e9
         let method = Self.metricMethod(info.method)
         context.requestsTotal.increment(labels: [info.route, method, String(response.status.code)])
         context.requestDuration.observe(seconds, labels: [info.route])

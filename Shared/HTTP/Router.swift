@@ -181,6 +181,27 @@ public struct Router: Sendable {
         return params
     }
 
+    /// Answers `request` in-process, as the server would (routing, 404/405, authentication,
+    /// handler, error mapping) but without sockets: handy for testing an application's routes.
+    /// The body of a HEAD response is left in place; the server's serializer drops it.
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let match = self.match(method: request.method, segments: request.pathSegments)
+        guard case .found(let route, let parameters) = match else { return Router.responseForMiss(match)! }
+        var context = RequestContext(parameters: parameters, route: route.pattern)
+        do {
+            if route.requiresAuth {
+                guard let authenticator else { throw APIKeyAuthenticator.failure("authentication required") }
+                context.tenant = try authenticator.authenticate(request)
+            }
+            switch route.handler {
+            case .inline(let handler): return try handler(request, context)
+            case .async(let handler): return try await handler(request, context)
+            }
+        } catch {
+            return .from(error: error)
+        }
+    }
+
     /// The response for a request that matched no route, or nil when `match` found one.
     static func responseForMiss(_ match: Match) -> HTTPResponse? {
         switch match {

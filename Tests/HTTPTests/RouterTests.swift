@@ -102,3 +102,28 @@ import Testing
         #expect(http.headers["retry-after"] == "1")
     }
 }
+
+@Suite struct RouterInProcessTests {
+    @Test func respondRunsRoutingAuthAndErrorMapping() async throws {
+        var router = Router(authenticator: APIKeyAuthenticator(keys: ["s": "k"]))
+        router.get("/me") { _, ctx in .json(["tenant": .string(try ctx.requireTenant())]) }
+        router.inline("GET", "/open", requiresAuth: false) { _, _ in throw HTTPError(.conflict, "taken") }
+        let ok = await router.respond(
+            to: try HTTPRequest(method: "GET", target: "/me", headers: ["Host": "h", "Authorization": "Bearer k"]))
+        #expect(try JSON.parse(ok.body) == ["tenant": "s"])
+        let unauthorized = await router.respond(to: try HTTPRequest(method: "GET", target: "/me"))
+        #expect(unauthorized.status.code == 401)
+        let conflict = await router.respond(to: try HTTPRequest(method: "GET", target: "/open"))
+        #expect(conflict.status.code == 409)
+        #expect(try JSON.parse(conflict.body)["error"] == "taken")
+        let missing = await router.respond(to: try HTTPRequest(method: "GET", target: "/nope"))
+        #expect(missing.status.code == 404)
+    }
+
+    @Test func routeWithoutAuthenticatorFailsClosed() async throws {
+        var router = Router()
+        router.get("/secret") { _, _ in .json([:]) }
+        let r = await router.respond(to: try HTTPRequest(method: "GET", target: "/secret"))
+        #expect(r.status.code == 401)
+    }
+}
