@@ -95,6 +95,8 @@ final class HTTPConnection {
         if inStart == inEnd {
             inStart = 0
             inEnd = 0
+            // Give back the memory of a large upload once it is consumed.
+            if input.count > 65536 { input = Array(repeating: 0, count: 4096) }
         }
     }
 

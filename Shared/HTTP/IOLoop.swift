@@ -447,7 +447,11 @@ final class IOLoop: @unchecked Sendable {
             }
         }
         if !c.output.isEmpty {
-            c.output.removeAll(keepingCapacity: true)
+            if c.output.capacity > 65536 {
+                c.output = []  // give back the memory of a large response
+            } else {
+                c.output.removeAll(keepingCapacity: true)
+            }
             c.outOffset = 0
         }
         if c.waitingForWritable {

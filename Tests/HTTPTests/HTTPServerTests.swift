@@ -35,6 +35,10 @@ func testRouter(started: Flag = Flag()) -> Router {
     router.get("/customers/:email", requiresAuth: false) { _, ctx in
         .json(["email": .string(ctx.parameters["email"] ?? "")])
     }
+    router.get("/big", requiresAuth: false) { _, _ in
+        HTTPResponse(status: .ok, headers: ["Content-Type": "application/octet-stream"],
+            body: Array(repeating: UInt8(ascii: "x"), count: 4 * 1024 * 1024))
+    }
     router.get("/private") { _, ctx in .json(["tenant": .string(ctx.tenant ?? "")]) }
     router.get("/boom", requiresAuth: false) { _, _ in
         struct Hidden: Error {}
@@ -117,6 +121,34 @@ func get(_ path: String) -> String { "GET \(path) HTTP/1.1\r\nHost: test\r\n\r\n
                 return try (0..<3).map { _ in try client.readResponse().json?["which"]?.stringValue ?? "hello" }
             }
             #expect(bodies == ["slow", "fast", "hello"])
+        }
+    }
+
+    @Test func manyPipelinedAsyncRequestsStayInOrder() async throws {
+        try await withServer { server in
+            let port = server.port
+            let emails = try await blocking {
+                let client = try RawClient(port: port)
+                client.send((0..<80).map { get("/customers/\($0)") }.joined())
+                return try (0..<80).map { _ in try client.readResponse().json?["email"]?.stringValue ?? "" }
+            }
+            #expect(emails == (0..<80).map { String($0) })
+        }
+    }
+
+    @Test func largeResponseAndLargeUpload() async throws {
+        try await withServer { server in
+            let port = server.port
+            let (big, echoed) = try await blocking {
+                let client = try RawClient(port: port)
+                client.send(get("/big"))
+                let big = try client.readResponse()
+                let payload = String(repeating: "y", count: 1024 * 1024 - 10)
+                client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: \(payload.utf8.count)\r\n\r\n" + payload)
+                return (big.body.count, try client.readResponse().json?["length"]?.intValue)
+            }
+            #expect(big == 4 * 1024 * 1024)
+            #expect(echoed == 1024 * 1024 - 10)
         }
     }
 
