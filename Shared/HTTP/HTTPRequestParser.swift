@@ -228,6 +228,8 @@ public struct HTTPRequestParser: Sendable {
         }
         if hostCount > 1 || (version == .http1_1 && hostCount == 0) { return .failure(.missingHost) }
         let keepAlive = version == .http1_1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
+        // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
+        if version == .http1_0 { expectsContinue = false }
         return .success(
             HTTPRequestHead(
                 method: method, target: target, version: version, headers: headers, keepAlive: keepAlive,

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import JSON
 import Synchronization
 
 /// An HTTP/1.1 server on POSIX sockets and epoll: a few I/O threads, each owning its
@@ -98,17 +99,35 @@ public final class HTTPServer: Sendable {
     /// The bound port (after `start()`).
     public var port: Int { state.withLock { $0.port } }
 
-    /// Binds, listens and starts the I/O threads. Returns at once.
+    /// Binds, listens and starts the I/O threads. Returns at once. Call it once.
     public func start() throws {
+        guard state.withLock({ s -> Bool in
+            if s.started { return false }
+            s.started = true
+            return true
+        }) else { throw Socket.Error(call: "start (already started)", errno: EALREADY) }
         signal(SIGPIPE, SIG_IGN)
-        let (fd, port) = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+        let fd: Int32
+        let port: Int
         var loops: [IOLoop] = []
         do {
-            for _ in 0..<max(1, configuration.ioThreads) {
-                loops.append(try IOLoop(context: context, listenFD: fd))
+            (fd, port) = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+            do {
+                for _ in 0..<max(1, configuration.ioThreads) {
+                    loops.append(try IOLoop(context: context, listenFD: fd))
+                }
+            } catch {
+                close(fd)
+                throw error
             }
         } catch {
-            close(fd)
+            let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+                s.started = false
+                let w = s.waiters
+                s.waiters = []
+                return w
+            }
+            for w in waiters { w.resume() }
             throw error
         }
         context.running.store(loops.count, ordering: .releasing)
@@ -116,8 +135,10 @@ public final class HTTPServer: Sendable {
             s.listenFD = fd
             s.port = port
             s.loops = loops
-            s.started = true
         }
+        context.logger.log(
+            .info, "http server listening",
+            ["host": .string(configuration.host), "port": .int(port), "io_threads": .int(loops.count)])
         for loop in loops {
             var thread = pthread_t()
             let box = Unmanaged.passRetained(loop).toOpaque()

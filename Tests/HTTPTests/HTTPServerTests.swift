@@ -47,6 +47,7 @@ func testRouter(started: Flag = Flag()) -> Router {
     return router
 }
 
+@discardableResult
 func withServer<T>(
     _ configure: (inout HTTPServer.Configuration) -> Void = { _ in }, router: Router = testRouter(),
     logs: LogBox = LogBox(), metrics: MetricsRegistry = MetricsRegistry(),
@@ -99,7 +100,9 @@ func get(_ path: String) -> String { "GET \(path) HTTP/1.1\r\nHost: test\r\n\r\n
             #expect(ids[5].hasSuffix("GMT"))
             #expect(ids[6] == "none")
         }
-        let lines = logs.lines.withLock { $0 }
+        let all = logs.lines.withLock { $0 }
+        #expect(all.first?.contains("\"http server listening\"") == true)
+        let lines = all.filter { $0.contains("\"request_id\"") }
         #expect(lines.count == 4)
         let first = try JSON.parse(lines[0])
         #expect(first["request_id"] == "req-0")
@@ -335,6 +338,12 @@ func get(_ path: String) -> String { "GET \(path) HTTP/1.1\r\nHost: test\r\n\r\n
                 return try second.readResponse().status
             }
             #expect(status == 503)
+        }
+    }
+
+    @Test func startTwiceThrows() async throws {
+        try await withServer { server in
+            #expect(throws: (any Error).self) { try server.start() }
         }
     }
 
