@@ -66,13 +66,14 @@ enum Epoll {
         functions.accept4(listenFD, nil, nil, Int32(O_NONBLOCK) | Int32(O_CLOEXEC))
     }
 
-    /// `epoll_ctl` with the descriptor itself as the event data.
+    /// `epoll_ctl`; the event data is the descriptor in the low 32 bits and `tag` in the high ones.
     @discardableResult
-    static func control(_ epfd: Int32, _ op: Int32, _ fd: Int32, events: UInt32) -> Int32 {
+    static func control(_ epfd: Int32, _ op: Int32, _ fd: Int32, events: UInt32, tag: UInt32 = 0) -> Int32 {
         var raw: (UInt64, UInt64) = (0, 0)
         return withUnsafeMutableBytes(of: &raw) { p in
             p.storeBytes(of: events, toByteOffset: 0, as: UInt32.self)
-            p.storeBytes(of: UInt64(UInt32(bitPattern: fd)), toByteOffset: dataOffset, as: UInt64.self)
+            let data = UInt64(UInt32(bitPattern: fd)) | UInt64(tag) << 32
+            p.storeBytes(of: data, toByteOffset: dataOffset, as: UInt64.self)
             return functions.control(epfd, op, fd, p.baseAddress)
         }
     }
@@ -89,12 +90,12 @@ enum Epoll {
 
         func deallocate() { base.deallocate() }
 
-        /// The descriptor and event bits of entry `i`.
-        func event(_ i: Int) -> (fd: Int32, events: UInt32) {
+        /// The descriptor, tag and event bits of entry `i`.
+        func event(_ i: Int) -> (fd: Int32, tag: UInt32, events: UInt32) {
             let p = base + i * Epoll.eventSize
             let bits = p.loadUnaligned(as: UInt32.self)
             let data = (p + Epoll.dataOffset).loadUnaligned(as: UInt64.self)
-            return (Int32(bitPattern: UInt32(truncatingIfNeeded: data)), bits)
+            return (Int32(bitPattern: UInt32(truncatingIfNeeded: data)), UInt32(truncatingIfNeeded: data >> 32), bits)
         }
     }
 

@@ -21,6 +21,8 @@ final class HTTPConnection {
     let fd: Int32
     /// Distinguishes this connection from a later one that reuses the same descriptor.
     let id: UInt64
+    /// The low bits of `id`, stored with the descriptor in the epoll registration.
+    var tag: UInt32 { UInt32(truncatingIfNeeded: id) }
     var parser: HTTPRequestParser
 
     /// Received bytes; `input[inStart..<inEnd]` is not yet consumed.

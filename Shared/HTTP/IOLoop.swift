@@ -103,7 +103,9 @@ final class IOLoop: @unchecked Sendable {
                         acceptConnections()
                     } else if fd == wakeFD {
                         drainMailbox()
-                    } else if let connection = connections[fd] {
+                    } else if let connection = connections[fd], connection.tag == event.tag {
+                        // The tag check drops stale events of a closed connection whose
+                        // descriptor number was reused by a connection accepted in this batch.
                         handle(connection, events: event.events)
                     }
                 }
@@ -159,12 +161,13 @@ final class IOLoop: @unchecked Sendable {
             }
             Socket.setNoDelay(fd)
             let bits = Epoll.input | Epoll.readHangUp | Epoll.edgeTriggered
-            guard Epoll.control(epfd, Epoll.add, fd, events: bits) == 0 else {
+            nextConnectionID += 1
+            guard Epoll.control(epfd, Epoll.add, fd, events: bits, tag: UInt32(truncatingIfNeeded: nextConnectionID)) == 0
+            else {
                 close(fd)
                 context.connectionCount.subtract(1, ordering: .relaxed)
                 continue
             }
-            nextConnectionID += 1
             connections[fd] = HTTPConnection(
                 fd: fd, id: nextConnectionID, limits: context.parserLimits, now: now)
         }
@@ -225,9 +228,10 @@ final class IOLoop: @unchecked Sendable {
     }
 
     private func discardInput(_ c: HTTPConnection) {
-        var scratch = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        c.inStart = 0
+        c.inEnd = 0
         while true {
-            let n = withUnsafeMutableBytes(of: &scratch) { read(c.fd, $0.baseAddress, $0.count) }
+            let n = c.input.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
             if n > 0 { continue }
             if n < 0 && errno == EINTR { continue }
             if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { closeConnection(c) }
@@ -470,7 +474,7 @@ final class IOLoop: @unchecked Sendable {
     private func modify(_ c: HTTPConnection, writable: Bool) {
         var bits = Epoll.input | Epoll.readHangUp | Epoll.edgeTriggered
         if writable { bits |= Epoll.output }
-        Epoll.control(epfd, Epoll.modify, c.fd, events: bits)
+        Epoll.control(epfd, Epoll.modify, c.fd, events: bits, tag: c.tag)
     }
 
     /// Half-closes after the final response and discards what the client still sends for a
