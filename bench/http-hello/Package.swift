@@ -1,0 +1,13 @@
+// swift-tools-version:6.0
+// Throwaway benchmark: the HTTP and JSON sources of the worktree (symlinked) and a hello server.
+import PackageDescription
+
+let package = Package(
+    name: "http-hello",
+    targets: [
+        .target(name: "JSON", path: "Sources/JSON", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "HTTP", dependencies: ["JSON"], path: "Sources/HTTP"),
+        .executableTarget(name: "hello", dependencies: ["HTTP", "JSON"], path: "Sources/hello"),
+    ],
+    swiftLanguageModes: [.v6]
+)
