@@ -1,0 +1,17 @@
+import CCrypto
+
+/// SHA-256 (FIPS 180-4) from libcrypto.
+public enum SHA256 {
+    /// Digest length in bytes.
+    public static let byteCount = 32
+
+    /// Returns the 32-byte SHA-256 digest of `data`.
+    public static func hash(_ data: some Collection<UInt8>) -> [UInt8] {
+        data.withContiguousBytes { input in
+            [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
+                _ = CCrypto.SHA256(input.baseAddress, input.count, out.baseAddress)
+                initialized = byteCount
+            }
+        }
+    }
+}
