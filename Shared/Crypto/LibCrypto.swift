@@ -3,7 +3,7 @@ import CCrypto
 /// A libcrypto object pointer that may be shared across threads.
 ///
 /// `@unchecked Sendable` is safe because it only ever wraps fetched algorithm descriptors
-/// (`EVP_CIPHER`, `EVP_MAC`), which OpenSSL 3 documents as immutable and safe for concurrent use
+/// (`EVP_CIPHER`, `EVP_MAC`, `EVP_MD`), which OpenSSL 3 documents as immutable and safe for concurrent use
 /// once fetched; they are fetched once and never freed.
 struct SharedAlgorithm: @unchecked Sendable {
     let pointer: OpaquePointer
@@ -18,6 +18,31 @@ enum LibCrypto {
         }
         return SharedAlgorithm(pointer: cipher)
     }()
+
+    /// `SHA256`, fetched once (the `SHA256()` one-shot fetches on every call).
+    static let sha256: SharedAlgorithm = fetchDigest("SHA256")
+
+    /// `SHA1`, fetched once.
+    static let sha1: SharedAlgorithm = fetchDigest("SHA1")
+
+    private static func fetchDigest(_ name: String) -> SharedAlgorithm {
+        guard let digest = EVP_MD_fetch(nil, name, nil) else {
+            fatalError("libcrypto does not provide \(name)")
+        }
+        return SharedAlgorithm(pointer: digest)
+    }
+
+    /// One-shot digest of `input` with a fetched `EVP_MD` into a new array of `count` bytes.
+    static func digest(_ algorithm: SharedAlgorithm, count: Int, _ input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            var empty: UInt8 = 0
+            let ok = withUnsafePointer(to: &empty) { emptyPointer in
+                EVP_Digest(input.baseAddress ?? emptyPointer, input.count, out.baseAddress, nil, algorithm.pointer, nil)
+            }
+            guard ok == 1 else { fatalError("libcrypto digest failed") }
+            initialized = count
+        }
+    }
 
     /// The `HMAC` MAC algorithm, fetched once.
     static let hmac: SharedAlgorithm = {

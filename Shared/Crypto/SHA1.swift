@@ -10,11 +10,6 @@ public enum SHA1 {
 
     /// Returns the 20-byte SHA-1 digest of `data`.
     public static func hash(_ data: some Collection<UInt8>) -> [UInt8] {
-        data.withContiguousBytes { input in
-            [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
-                _ = CCrypto.SHA1(input.baseAddress, input.count, out.baseAddress)
-                initialized = byteCount
-            }
-        }
+        data.withContiguousBytes { LibCrypto.digest(LibCrypto.sha1, count: byteCount, $0) }
     }
 }

@@ -7,11 +7,6 @@ public enum SHA256 {
 
     /// Returns the 32-byte SHA-256 digest of `data`.
     public static func hash(_ data: some Collection<UInt8>) -> [UInt8] {
-        data.withContiguousBytes { input in
-            [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
-                _ = CCrypto.SHA256(input.baseAddress, input.count, out.baseAddress)
-                initialized = byteCount
-            }
-        }
+        data.withContiguousBytes { LibCrypto.digest(LibCrypto.sha256, count: byteCount, $0) }
     }
 }

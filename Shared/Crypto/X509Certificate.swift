@@ -7,6 +7,16 @@ public enum RSASignatureDigest: Sendable, Hashable {
     case sha1
     case sha256
 
+    /// The digest for an Amazon SNS message's `SignatureVersion` (`"1"` is SHA-1, `"2"` is
+    /// SHA-256); nil for any other value, which callers should reject.
+    public init?(snsSignatureVersion version: String) {
+        switch version {
+        case "1": self = .sha1
+        case "2": self = .sha256
+        default: return nil
+        }
+    }
+
     var evp: OpaquePointer? {
         switch self {
         case .sha1: return EVP_sha1()

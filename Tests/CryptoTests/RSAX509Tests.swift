@@ -28,6 +28,13 @@ import Testing
         #expect(!certificate.isValidRSASignature(sha256, for: message + [0x0a], digest: .sha256))
     }
 
+    @Test func snsSignatureVersions() {
+        #expect(RSASignatureDigest(snsSignatureVersion: "1") == .sha1)
+        #expect(RSASignatureDigest(snsSignatureVersion: "2") == .sha256)
+        #expect(RSASignatureDigest(snsSignatureVersion: "3") == nil)
+        #expect(RSASignatureDigest(snsSignatureVersion: "") == nil)
+    }
+
     @Test func malformedPEMThrows() {
         #expect(throws: CryptoError.self) { try X509Certificate(pem: "") }
         #expect(throws: CryptoError.self) { try X509Certificate(pem: "hello") }
