@@ -20,7 +20,7 @@ public enum AES256GCM {
         _ plaintext: [UInt8], key: SymmetricKey, authenticating aad: [UInt8] = []
     ) throws(CryptoError) -> [UInt8] {
         var nonce: (UInt64, UInt32) = (0, 0)
-        withUnsafeMutableBytes(of: &nonce) { SecureRandom.fill($0) }
+        withUnsafeMutableBytes(of: &nonce) { NoncePool.fill($0) }
         return try withUnsafeBytes(of: &nonce) { nonceBytes throws(CryptoError) in
             try seal(plaintext, key: key.bytes, nonce: nonceBytes, aad: aad)
         }

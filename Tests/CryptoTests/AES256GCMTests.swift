@@ -103,3 +103,25 @@ import Testing
         #expect(key != SymmetricKey.generate())
     }
 }
+
+@Suite struct NoncePoolTests {
+    /// Nonces drawn concurrently, across many pool refills, never repeat.
+    @Test func concurrentNoncesAreDistinct() async {
+        let batches = await withTaskGroup(of: [[UInt8]].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    (0..<2_000).map { _ in
+                        [UInt8](unsafeUninitializedCapacity: 12) { buffer, count in
+                            NoncePool.fill(UnsafeMutableRawBufferPointer(buffer))
+                            count = 12
+                        }
+                    }
+                }
+            }
+            return await group.reduce(into: [[UInt8]]()) { $0 += $1 }
+        }
+        #expect(batches.count == 8_000)
+        #expect(Set(batches).count == 8_000)
+        #expect(!batches.contains([UInt8](repeating: 0, count: 12)))
+    }
+}
