@@ -1,1 +1,0 @@
-// Crypto — placeholder until implemented.
