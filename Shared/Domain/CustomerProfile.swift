@@ -48,7 +48,9 @@ public struct CustomerProfile: Sendable, Equatable {
 
     /// The profile after `change`: nil after a delete; a create or update on no profile starts
     /// a new one (empty attributes, `created` = the change's time); on an existing profile it
-    /// merges and keeps `created`. Does not validate: validate input before recording it.
+    /// merges and keeps `created`. `id` names a newly started profile (an existing one keeps its
+    /// own). `updated` never moves back (changes are applied in recorded order, whatever their
+    /// times). Does not validate: validate input before recording it.
     public static func applying(_ change: CustomerChange, to current: CustomerProfile?, id: String)
         -> CustomerProfile?
     {

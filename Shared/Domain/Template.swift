@@ -82,6 +82,11 @@ public struct TemplateOutput: Sendable, Hashable {
     public var text: String
     /// True when a `TemplateRenderLimits` bound stopped rendering early.
     public var isTruncated: Bool
+
+    public init(text: String, isTruncated: Bool) {
+        self.text = text
+        self.isTruncated = isTruncated
+    }
 }
 
 struct TemplateParser {
