@@ -33,28 +33,36 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["JSON", "Crypto"], path: "Shared/HTTP", swiftSettings: swiftSettings),
         .target(name: "Domain", dependencies: ["JSON"], path: "Shared/Domain", swiftSettings: swiftSettings),
+        .target(
+            name: "Privacy", dependencies: ["Crypto", "Postgres", "JSON", "EventStore"], path: "Shared/Privacy",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Webhooks", dependencies: ["Crypto", "JSON", "Domain"], path: "Shared/Webhooks",
+            swiftSettings: swiftSettings),
         .target(name: "Mail", dependencies: ["CCrypto", "Crypto"], path: "Shared/Mail", swiftSettings: swiftSettings),
         .target(
             name: "Service",
-            dependencies: ["HTTP", "EventStore", "Postgres", "JSON", "Crypto", "Domain"],
+            dependencies: ["HTTP", "EventStore", "Postgres", "JSON", "Crypto", "Domain", "Privacy"],
             path: "Shared/Service", swiftSettings: swiftSettings),
 
         // MARK: Services: a library with the app (tests build it on port 0) and a thin executable
         .target(
-            name: "IngestService", dependencies: ["Service", "Domain", "EventStore", "HTTP", "JSON", "Crypto", "Postgres"],
+            name: "IngestService",
+            dependencies: ["Service", "Domain", "EventStore", "HTTP", "JSON", "Crypto", "Postgres", "Privacy"],
             path: "Services/Ingest/Sources", swiftSettings: swiftSettings),
         .executableTarget(
             name: "ingest", dependencies: ["IngestService", "Service"], path: "Services/Ingest/Main",
             swiftSettings: swiftSettings),
         .target(
-            name: "QueryService", dependencies: ["Service", "Domain", "EventStore", "HTTP", "JSON", "Crypto", "Postgres"],
+            name: "QueryService",
+            dependencies: ["Service", "Domain", "EventStore", "HTTP", "JSON", "Crypto", "Postgres", "Privacy"],
             path: "Services/Query/Sources", swiftSettings: swiftSettings),
         .executableTarget(
             name: "query", dependencies: ["QueryService", "Service"], path: "Services/Query/Main",
             swiftSettings: swiftSettings),
         .target(
             name: "DeliveryService",
-            dependencies: ["Service", "Domain", "EventStore", "HTTP", "JSON", "Crypto", "Postgres", "Mail"],
+            dependencies: ["Service", "Domain", "EventStore", "HTTP", "JSON", "Crypto", "Postgres", "Mail", "Webhooks", "Privacy"],
             path: "Services/Delivery/Sources", swiftSettings: swiftSettings),
         .executableTarget(
             name: "delivery", dependencies: ["DeliveryService", "Service"], path: "Services/Delivery/Main",
@@ -70,6 +78,12 @@ let package = Package(
             name: "HTTPTests", dependencies: ["HTTP", "JSON", "TestSupport"], path: "Tests/HTTPTests",
             swiftSettings: swiftSettings),
         .testTarget(name: "DomainTests", dependencies: ["Domain", "JSON"], path: "Tests/DomainTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WebhooksTests", dependencies: ["Webhooks", "Crypto", "JSON", "Domain"], path: "Tests/WebhooksTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PrivacyTests", dependencies: ["Privacy", "EventStore", "Postgres", "TestSupport", "JSON", "Crypto"],
+            path: "Tests/PrivacyTests", swiftSettings: swiftSettings),
         .testTarget(name: "MailTests", dependencies: ["Mail"], path: "Tests/MailTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"],
