@@ -70,7 +70,7 @@ let package = Package(
 
         // MARK: Tests
         .target(
-            name: "TestSupport", dependencies: ["Postgres", "EventStore", "JSON", "HTTP"], path: "Tests/Support",
+            name: "TestSupport", dependencies: ["Postgres", "EventStore", "JSON", "HTTP", "Service", "Crypto"], path: "Tests/Support",
             swiftSettings: swiftSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], path: "Tests/JSONTests", swiftSettings: swiftSettings),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], path: "Tests/CryptoTests", swiftSettings: swiftSettings),

@@ -49,7 +49,8 @@ struct AppendPlanner {
     }
 
     static func plan(
-        units: [[StreamAppend]], existing: [UUID: ExistingEvent], heads: [StreamKey: Int64]
+        units: [[StreamAppend]], existing: [UUID: ExistingEvent], heads: [StreamKey: Int64],
+        liveKeys: Set<UUID> = []
     ) -> (outcomes: [Outcome], rows: [Row]) {
         var heads = heads
         var plannedIDs: [UUID: Int] = [:]
@@ -78,6 +79,10 @@ struct AppendPlanner {
             }
             if ids.contains(where: { plannedIDs[$0] != nil }) || Set(ids).count != ids.count {
                 outcomes.append(.refused(.partialDuplicate))
+                continue
+            }
+            if unit.contains(where: { $0.events.contains { e in e.keyID.map { !liveKeys.contains($0) } ?? false } }) {
+                outcomes.append(.refused(.keyDestroyed))
                 continue
             }
             // Check every stream of the unit before planning any row (all or nothing).

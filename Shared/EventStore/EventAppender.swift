@@ -192,7 +192,17 @@ public final class EventAppender: @unchecked Sendable {
                 heads[.init(tenant: r[0] ?? "", stream: r[1] ?? "")] = r.int64(2) ?? 0
             }
 
-            let (outcomes, rows) = AppendPlanner.plan(units: units, existing: existing, heads: heads)
+            // Personal-data keys the events are sealed with must still exist; FOR SHARE keeps an
+            // erasure from destroying them until this transaction ends.
+            var liveKeys = Set<UUID>()
+            let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap(\.keyID) } }))
+            if !keyIDs.isEmpty {
+                let live = try connection.execute(
+                    "SELECT key_id FROM subject_keys WHERE key_id = ANY($1::uuid[]) FOR SHARE",
+                    [PostgresArray(keyIDs.map { $0.uuidString.lowercased() })])
+                for r in live.rows { if let id = r[0].flatMap(UUID.init(uuidString:)) { liveKeys.insert(id) } }
+            }
+            let (outcomes, rows) = AppendPlanner.plan(units: units, existing: existing, heads: heads, liveKeys: liveKeys)
             var inserted: [UUID: (position: Int64, tx: UInt64)] = [:]
             if !rows.isEmpty {
                 let returned = try connection.execute(

@@ -10,6 +10,8 @@ public final class EventStore: Sendable {
         public var poolSize: Int = 8
         /// Group-commit committers. Default 2.
         public var committers: Int = 2
+        /// Called after each committed batch with its event count (metrics).
+        public var onCommit: (@Sendable (Int) -> Void)?
 
         public init(url: String) { self.url = url }
     }
@@ -29,7 +31,11 @@ public final class EventStore: Sendable {
         self.notifier = notifier
         var ac = EventAppender.Configuration(url: configuration.url)
         ac.committers = configuration.committers
-        appender = EventAppender(configuration: ac) { _ in notifier.signal() }
+        let onCommit = configuration.onCommit
+        appender = EventAppender(configuration: ac) { n in
+            notifier.signal()
+            onCommit?(n)
+        }
         listener = PostgresListener(url: configuration.url, channels: [ac.notifyChannel]) { _, _ in notifier.signal() }
         listener.start()
     }

@@ -40,5 +40,26 @@ public enum EventStoreSchema {
                     updated_at  timestamptz NOT NULL DEFAULT now()
                 );
                 """),
+        Migration(
+            version: 2, name: "personal data keys",
+            sql: """
+                -- Keys for personal data live outside the append-only log, so they can be destroyed.
+                -- Each key is wrapped (encrypted) under a master key from configuration.
+                CREATE TABLE tenant_keys (
+                    tenant        text PRIMARY KEY,
+                    master_key_id text NOT NULL,
+                    wrapped_key   bytea NOT NULL,
+                    created_at    timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE TABLE subject_keys (
+                    key_id        uuid PRIMARY KEY,
+                    tenant        text NOT NULL,
+                    subject       text NOT NULL,
+                    master_key_id text NOT NULL,
+                    wrapped_key   bytea NOT NULL,
+                    created_at    timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE UNIQUE INDEX subject_keys_one_live_key ON subject_keys (tenant, subject);
+                """),
     ]
 }

@@ -7,14 +7,19 @@ public struct NewEvent: Sendable {
     public let type: String
     public let data: JSON
     public let metadata: JSON
+    /// The personal-data key the event's sealed part is encrypted with. The append is refused
+    /// (`AppendError.keyDestroyed`) when that key no longer exists, so nothing is ever written
+    /// under a key that an erasure destroyed.
+    public let keyID: UUID?
     let dataText: String
     let metadataText: String
 
-    public init(id: UUID = UUID(), type: String, data: JSON, metadata: JSON = .object([:])) {
+    public init(id: UUID = UUID(), type: String, data: JSON, metadata: JSON = .object([:]), keyID: UUID? = nil) {
         self.id = id
         self.type = type
         self.data = data
         self.metadata = metadata
+        self.keyID = keyID
         self.dataText = data.text
         self.metadataText = metadata.text
     }
@@ -128,6 +133,8 @@ public enum AppendError: Error, Sendable, Equatable, CustomStringConvertible {
     case partialDuplicate
     /// The append is empty or too large.
     case invalid(String)
+    /// An event names a personal-data key that was destroyed (the subject was erased meanwhile).
+    case keyDestroyed
 
     public var description: String {
         switch self {
@@ -135,6 +142,7 @@ public enum AppendError: Error, Sendable, Equatable, CustomStringConvertible {
             return "wrong expected version (expected \(expected), stream is at \(actual))"
         case .partialDuplicate: return "some of the event ids were already appended"
         case .invalid(let why): return why
+        case .keyDestroyed: return "the personal-data key was destroyed"
         }
     }
 }

@@ -1,0 +1,149 @@
+import Crypto
+import EventStore
+import Foundation
+import JSON
+import Postgres
+import Synchronization
+
+/// Where personal data keys live and how personal data is sealed into events.
+///
+/// - Each tenant has a random HMAC key; customer ids and email addresses appear in stream names
+///   and indexed columns only as `subjectHash` (HMAC under that key), never in clear.
+/// - Each subject (tenant + customer) has a random AES-256-GCM data key. An event's personal
+///   fields are sealed under it; the event's metadata names the key (`key_id`).
+/// - Both kinds of key are stored wrapped under the master key from configuration.
+/// - Erasure deletes the subject's key row: every event sealed under it becomes unreadable.
+public final class PersonalDataVault: Sendable {
+    /// A subject's data key.
+    public struct SubjectKey: Sendable {
+        public let id: UUID
+        let key: SymmetricKey
+    }
+
+    public let masterKeys: MasterKeyring
+    private let tenantHashers = Mutex<[String: HMACSHA256]>([:])
+    private let writeKeys = Mutex<[String: SubjectKey]>([:])
+    private let readKeys = Mutex<[UUID: SymmetricKey]>([:])
+
+    public init(masterKeys: MasterKeyring) {
+        self.masterKeys = masterKeys
+    }
+
+    // MARK: Subject hashes
+
+    /// The keyed hash naming `subject` (a customer id or address) for `tenant`: 32 hex digits.
+    public func subjectHash(tenant: String, subject: String, on connection: PostgresConnection) throws -> String {
+        let hasher = try tenantHasher(tenant, on: connection)
+        return hasher.authenticationCode(for: Array(subject.utf8)).prefix(16).hexString
+    }
+
+    private func tenantHasher(_ tenant: String, on connection: PostgresConnection) throws -> HMACSHA256 {
+        if let h = tenantHashers.withLock({ $0[tenant] }) { return h }
+        let fresh = masterKeys.wrap(SymmetricKey.generate())
+        try connection.execute(
+            "INSERT INTO tenant_keys (tenant, master_key_id, wrapped_key) VALUES ($1, $2, $3) ON CONFLICT (tenant) DO NOTHING",
+            [tenant, masterKeys.activeID, PostgresBytes(fresh)])
+        let row = try connection.execute("SELECT wrapped_key FROM tenant_keys WHERE tenant = $1", [tenant])
+        guard let wrapped = row.rows.first?.bytes(0) else { throw PostgresError(code: .serverError) }
+        let key = try masterKeys.unwrap(wrapped)
+        let hasher = HMACSHA256(key: key.bytes)
+        tenantHashers.withLock { $0[tenant] = hasher }
+        return hasher
+    }
+
+    // MARK: Subject keys
+
+    /// The live key of a subject, created when it has none (after an erasure, a new one).
+    public func keyForWriting(tenant: String, subjectHash: String, on connection: PostgresConnection) throws -> SubjectKey {
+        let cacheKey = tenant + "\u{0}" + subjectHash
+        if let k = writeKeys.withLock({ $0[cacheKey] }) { return k }
+        let candidate = SymmetricKey.generate()
+        try connection.execute(
+            """
+            INSERT INTO subject_keys (key_id, tenant, subject, master_key_id, wrapped_key)
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, subject) DO NOTHING
+            """, [UUID(), tenant, subjectHash, masterKeys.activeID, PostgresBytes(masterKeys.wrap(candidate))])
+        let row = try connection.execute(
+            "SELECT key_id, wrapped_key FROM subject_keys WHERE tenant = $1 AND subject = $2", [tenant, subjectHash])
+        guard let r = row.rows.first, let id = r[0].flatMap(UUID.init(uuidString:)), let wrapped = r.bytes(1) else {
+            throw PostgresError(code: .serverError)
+        }
+        let key = SubjectKey(id: id, key: try masterKeys.unwrap(wrapped))
+        writeKeys.withLock { $0[cacheKey] = key }
+        readKeys.withLock { $0[id] = key.key }
+        return key
+    }
+
+    /// Forgets a cached writing key (after the appender refused it as destroyed).
+    public func forgetWritingKey(tenant: String, subjectHash: String) {
+        _ = writeKeys.withLock { $0.removeValue(forKey: tenant + "\u{0}" + subjectHash) }
+    }
+
+    /// The key with `id`, or nil when it was destroyed.
+    public func keyForReading(_ id: UUID, on connection: PostgresConnection) throws -> SymmetricKey? {
+        if let k = readKeys.withLock({ $0[id] }) { return k }
+        let row = try connection.execute("SELECT wrapped_key FROM subject_keys WHERE key_id = $1", [id])
+        guard let wrapped = row.rows.first?.bytes(0) else { return nil }
+        let key = try masterKeys.unwrap(wrapped)
+        readKeys.withLock { $0[id] = key }
+        return key
+    }
+
+    /// Destroys the subject's key (crypto-shredding). Returns the destroyed key id, if any.
+    @discardableResult
+    public func destroyKey(tenant: String, subjectHash: String, on connection: PostgresConnection) throws -> UUID? {
+        let row = try connection.execute(
+            "DELETE FROM subject_keys WHERE tenant = $1 AND subject = $2 RETURNING key_id", [tenant, subjectHash])
+        forgetWritingKey(tenant: tenant, subjectHash: subjectHash)
+        let id = row.rows.first?[0].flatMap(UUID.init(uuidString:))
+        if let id { _ = readKeys.withLock { $0.removeValue(forKey: id) } }
+        return id
+    }
+
+    /// Drops every cached key (before a projection rebuild, so nothing erased is served from memory).
+    public func forgetCachedKeys() {
+        writeKeys.withLock { $0.removeAll() }
+        readKeys.withLock { $0.removeAll() }
+    }
+
+    // MARK: Sealing
+
+    /// Seals personal fields under a subject key; the result goes into the event as a string.
+    public func seal(_ personal: JSON, with key: SubjectKey, tenant: String) throws -> String {
+        let box = try AES256GCM.seal(personal.bytes, key: key.key, authenticating: Self.aad(tenant: tenant, keyID: key.id))
+        return Base64.encode(box)
+    }
+
+    /// Opens a sealed string; nil when the key was destroyed (the data is gone for good).
+    public func open(_ sealed: String, keyID: UUID, tenant: String, on connection: PostgresConnection) throws -> JSON? {
+        guard let key = try keyForReading(keyID, on: connection) else { return nil }
+        guard let box = Base64.decode(sealed) else { return nil }
+        let plain = try AES256GCM.open(box, key: key, authenticating: Self.aad(tenant: tenant, keyID: keyID))
+        return try JSON.parse(plain)
+    }
+
+    static func aad(tenant: String, keyID: UUID) -> [UInt8] {
+        Array("\(tenant)|\(keyID.uuidString.lowercased())".utf8)
+    }
+
+    // MARK: Master key rotation
+
+    /// Re-wraps every tenant and subject key still wrapped under an older master key with the
+    /// active one. Returns how many keys moved. Safe to run while services are up.
+    public func rotateMasterKey(on connection: PostgresConnection) throws -> Int {
+        var moved = 0
+        for (table, idColumn) in [("tenant_keys", "tenant"), ("subject_keys", "key_id")] {
+            let rows = try connection.execute(
+                "SELECT \(idColumn)::text, wrapped_key FROM \(table) WHERE master_key_id <> $1", [masterKeys.activeID])
+            for r in rows.rows {
+                guard let id = r[0], let wrapped = r.bytes(1) else { continue }
+                let rewrapped = try masterKeys.rewrap(wrapped)
+                try connection.execute(
+                    "UPDATE \(table) SET wrapped_key = $2, master_key_id = $3 WHERE \(idColumn)::text = $1",
+                    [id, PostgresBytes(rewrapped), masterKeys.activeID])
+                moved += 1
+            }
+        }
+        return moved
+    }
+}

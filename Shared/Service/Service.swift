@@ -1,1 +1,0 @@
-// Service — placeholder until implemented.

@@ -1,0 +1,116 @@
+import Dispatch
+import EventStore
+import Foundation
+import HTTP
+
+/// How an executable describes itself to `ServiceMain`.
+public protocol ServiceDefinition {
+    /// The executable's name (`ingest`, `delivery`, `query`).
+    static var name: String { get }
+    /// Its default port.
+    static var defaultPort: Int { get }
+    /// Its own migrations (read tables).
+    static var migrations: [Migration] { get }
+    /// Builds the routes and registers projections and workers on `app`.
+    static func build(_ app: ServiceApp) throws -> Router
+}
+
+extension ServiceDefinition {
+    /// Creates, migrates and starts the app (tests call this with port 0).
+    public static func start(configuration: ServiceConfiguration, port: Int? = nil, logSink: (@Sendable (String) -> Void)? = nil)
+        async throws -> ServiceApp
+    {
+        let app = ServiceApp(name: name, configuration: configuration, logSink: logSink)
+        do {
+            try await app.migrate(component: name, migrations: migrations)
+            let router = try build(app)
+            try app.start(router: router, port: port)
+        } catch {
+            await app.shutdown()
+            throw error
+        }
+        return app
+    }
+}
+
+/// The whole life of an executable: read configuration (a bad value is a message on stderr and
+/// exit code 2), migrate, serve, and on SIGTERM or SIGINT stop gracefully and exit 0.
+/// `--migrate-only` applies the migrations and exits.
+public enum ServiceMain {
+    public static func run<S: ServiceDefinition>(_ service: S.Type) async -> Never {
+        let arguments = CommandLine.arguments.dropFirst()
+        for a in arguments where a != "--migrate-only" {
+            FileHandle.standardError.write(Data("\(S.name): unknown argument (try --migrate-only)\n".utf8))
+            exit(2)
+        }
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration(defaultPort: S.defaultPort)
+        } catch {
+            FileHandle.standardError.write(Data("\(S.name): configuration error: \(error)\n".utf8))
+            exit(2)
+        }
+        if configuration.usesDevelopmentMasterKey {
+            FileHandle.standardError.write(
+                Data("\(S.name): warning: MASTER_KEY is not set; using the public development key (never for real data)\n".utf8))
+        }
+        if arguments.contains("--migrate-only") {
+            let app = ServiceApp(name: S.name, configuration: configuration)
+            do {
+                try await app.migrate(component: S.name, migrations: S.migrations)
+                await app.shutdown()
+                exit(0)
+            } catch {
+                FileHandle.standardError.write(Data("\(S.name): migration failed: \(error)\n".utf8))
+                exit(1)
+            }
+        }
+        // Wait for the database at start (containers may start before it is ready).
+        var app: ServiceApp?
+        var attempt = 0
+        while app == nil {
+            do {
+                app = try await S.start(configuration: configuration)
+            } catch {
+                attempt += 1
+                FileHandle.standardError.write(Data("\(S.name): start failed (\(error)); retrying\n".utf8))
+                if attempt > 60 { exit(1) }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        await waitForTerminationSignal()
+        FileHandle.standardError.write(Data("\(S.name): stopping\n".utf8))
+        await app!.shutdown()
+        exit(0)
+    }
+
+    /// Suspends until SIGTERM or SIGINT arrives.
+    static func waitForTerminationSignal() async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let queue = DispatchQueue(label: "signals")
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = LockedBox(false)
+            var sources: [any DispatchSourceSignal] = []
+            for sig in [SIGTERM, SIGINT] {
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                source.setEventHandler {
+                    let first = once.withLock { fired -> Bool in
+                        defer { fired = true }
+                        return !fired
+                    }
+                    if first { continuation.resume() }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            // Keep the sources alive for the life of the process.
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+enum SignalSources {
+    nonisolated(unsafe) static var kept: [any DispatchSourceSignal] = []
+    static func keep(_ s: [any DispatchSourceSignal]) { kept = s }
+}
