@@ -131,6 +131,7 @@ final class SMTPFixture {
     let directory: TemporaryDirectory
     let port: Int
     private let process: Process
+    private let stdin = Pipe()
 
     var outputPath: String { directory.path + "/out" }
 
@@ -151,6 +152,7 @@ final class SMTPFixture {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3"] + arguments
+        process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -167,6 +169,7 @@ final class SMTPFixture {
     /// Kills the server and waits for it to exit.
     func stop() {
         if process.isRunning {
+            try? stdin.fileHandleForWriting.close()
             process.terminate()
             process.waitUntilExit()
         }

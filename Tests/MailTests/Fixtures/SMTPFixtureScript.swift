@@ -11,13 +11,14 @@ let smtpFixtureScript = #"""
 # Every accepted message is written to DIR/NNNN.json: the envelope, the raw data and the message
 # parsed back with Python's `email` package (decoded subject, addresses, text and HTML parts).
 # Modes: sink accepts everything; fail-first answers the first DATA with 451, then accepts;
-# reject answers every RCPT with 550.
+# reject answers every RCPT with 550. The server stops when its stdin closes.
 import argparse
 import email
 import json
 import os
+import signal
 import ssl
-import threading
+import sys
 from email import policy
 
 from aiosmtpd.controller import Controller
@@ -58,7 +59,7 @@ class Handler:
             "rcpt_tos": envelope.rcpt_tos,
             "mail_options": envelope.mail_options,
             "peer_port": session.peer[1],
-            "tls": session.ssl is not None,
+            "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
             "subject": str(message["subject"]),
             "from": addresses(message["from"]),
@@ -108,15 +109,18 @@ def main():
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = (isinstance(auth_data, LoginPassword)
                   and auth_data.login.decode() == user and auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         kwargs.update(authenticator=authenticator, auth_required=True)
 
     os.makedirs(args.out, exist_ok=True)
     controller = Controller(Handler(args.out, args.mode), hostname="127.0.0.1", port=args.port, **kwargs)
     controller.start()
+    # The test process may spawn us with signals blocked; make SIGTERM work again.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     print("ready", flush=True)
-    threading.Event().wait()  # until SIGTERM
+    sys.stdin.read()  # run until the test closes our stdin (or dies), or SIGTERM
+    os._exit(0)
 
 
 if __name__ == "__main__":
