@@ -3,6 +3,10 @@ import Testing
 
 @testable import Mail
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// End-to-end tests against a real SMTP server (aiosmtpd) on loopback.
 @Suite struct SMTPTransportTests {
     func configuration(
@@ -170,6 +174,29 @@ import Testing
             return
         }
         #expect(reason.contains("refused"))
+    }
+
+    @Test func silentServerTimesOutAsTemporary() async throws {
+        // A listening socket that never accepts: TCP connects, but no greeting ever comes.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        try #require(listening)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let transport = try SMTPTransport(
+            configuration: SMTPConfiguration(host: "127.0.0.1", port: port, startTLS: .never, connectTimeout: 2, commandTimeout: 0.3))
+        let started = Date()
+        let outcome = await transport.send(message())
+        #expect(outcome == .temporary(reason: "timed out waiting for the server"))
+        #expect(Date().timeIntervalSince(started) < 3)
     }
 
     @Test func headerInjectionIsRefusedBeforeSending() async throws {
