@@ -1,31 +1,5 @@
 import Foundation
 
-/// Credentials for SMTP AUTH. The description never shows the password.
-public struct SMTPCredentials: Sendable, Hashable, CustomStringConvertible {
-    /// The user name.
-    public var username: String
-    /// The password.
-    public var password: String
-
-    /// Creates credentials.
-    public init(username: String, password: String) {
-        self.username = username
-        self.password = password
-    }
-
-    public var description: String { "SMTPCredentials(username: \(username), password: <redacted>)" }
-}
-
-/// When to upgrade a plain connection with STARTTLS.
-public enum STARTTLSPolicy: String, Sendable, Hashable {
-    /// Never (plain text unless the transport uses implicit TLS).
-    case never = "none"
-    /// When the server offers it.
-    case opportunistic
-    /// Always; fail when the server does not offer it.
-    case required
-}
-
 /// The SMTP client protocol as a pure state machine (RFC 5321, 3207, 4954).
 ///
 /// It never touches the network: it is fed server replies and events and answers with the
