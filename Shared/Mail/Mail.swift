@@ -1,1 +1,0 @@
-// Mail — placeholder until implemented.
