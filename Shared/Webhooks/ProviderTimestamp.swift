@@ -76,8 +76,11 @@ public enum ProviderTimestamp {
         var millis: Int64 = 0
         if parts.count == 2 {
             let fraction = parts[1].utf8
-            guard !fraction.isEmpty, fraction.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
-                guard let value = Double(text), value.isFinite else { return nil }
+            guard !fraction.isEmpty else { return nil }
+            guard fraction.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                guard text.contains(where: { $0 == "e" || $0 == "E" }), let value = Double(text), value.isFinite,
+                    abs(value) < 1e11
+                else { return nil }
                 return Int64((value * 1000).rounded(.down))
             }
             var digits = 0
