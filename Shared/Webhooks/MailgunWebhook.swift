@@ -41,8 +41,12 @@ public struct MailgunPayload: Sendable, Hashable {
 /// Mailgun webhooks (`{"signature": {...}, "event-data": {...}}`): signature check and parsing.
 ///
 /// Replay refusal by remembering tokens is the caller's job (it needs the database); the token is
-/// exposed in ``MailgunSignature/token``. Event ids are derived from `event-data.id` plus the
-/// token, since Mailgun's id is unique only within a day.
+/// exposed in ``MailgunSignature/token``.
+///
+/// Event ids are derived from `event-data.id` plus the event's own `timestamp` (as sent), since
+/// Mailgun's id is unique only within a day. Not from the signature token: Mailgun re-signs each
+/// retry (a retry hours later must carry a fresh timestamp), so a token-based key would let a
+/// retry of an already stored event through as a new one.
 public enum MailgunWebhook {
     /// The largest accepted distance between the signed timestamp and now, in seconds.
     public static let maximumAge: Int64 = 300
@@ -83,14 +87,14 @@ public enum MailgunWebhook {
         guard let dataFields = try root.object("event-data") else { throw .missingField("event-data", in: "body") }
         let data = EventFields(dataFields.object, place: "event-data")
         let type = try data.requiredString("event")
-        guard let event = try event(data, type: type, token: signature.token) else {
+        guard let event = try event(data, type: type) else {
             return MailgunPayload(
                 signature: signature, batch: ProviderEventBatch(skipped: [SkippedProviderEvent(index: 0, eventType: type)]))
         }
         return MailgunPayload(signature: signature, batch: ProviderEventBatch(events: [event]))
     }
 
-    private static func event(_ data: EventFields, type: String, token: String) throws(WebhookError) -> ProviderEvent? {
+    private static func event(_ data: EventFields, type: String) throws(WebhookError) -> ProviderEvent? {
         let status: LogStatus
         var details = DeliveryDetails.none
         var suppresses = false
@@ -140,11 +144,13 @@ public enum MailgunWebhook {
             return nil
         }
         let id = try data.requiredString("id")
+        let occurred = try data.unixSecondsAsMilliseconds("timestamp")
+        let timestampText = data.scalarText("timestamp") ?? ""
         let headers = try data.object("message")?.object("headers")
         let messageID = ProviderEvent.normalizedMessageID(try headers?.string("message-id"))
         return ProviderEvent(
-            provider: .mailgun, providerEventKey: "\(id):\(token)", status: status,
-            occurredAtMilliseconds: try data.unixSecondsAsMilliseconds("timestamp"),
+            provider: .mailgun, providerEventKey: "\(id):\(timestampText)", status: status,
+            occurredAtMilliseconds: occurred,
             logID: try data.object("user-variables")?.scalarText("log_id"), messageIDHeader: messageID,
             providerMessageID: messageID, recipient: try data.string("recipient"), message: message, details: details,
             suppresses: suppresses)

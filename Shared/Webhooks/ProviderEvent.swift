@@ -15,7 +15,7 @@ public struct ProviderEvent: Sendable, Hashable {
     /// ``deterministicID(provider:providerEventKey:)``.
     public var eventID: UUID
     /// The provider's own key the id was derived from (e.g. SendGrid `sg_event_id`; SNS
-    /// `MessageId` plus `#<index>` for multi-recipient SES events; Mailgun `id:token`; a hex
+    /// `MessageId` plus `#<index>` for multi-recipient SES events; Mailgun `id:timestamp`; a hex
     /// SHA-256 for Postmark).
     public var providerEventKey: String
     /// The log status this event maps to. Never `re_opened`/`re_clicked`: the timeline decides.
