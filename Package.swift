@@ -68,6 +68,11 @@ let package = Package(
             name: "delivery", dependencies: ["DeliveryService", "Service"], path: "Services/Delivery/Main",
             swiftSettings: swiftSettings),
 
+        // MARK: Benchmarks (run by bench/*.sh, never by the tests)
+        .executableTarget(
+            name: "eventstore-bench", dependencies: ["EventStore", "Postgres", "JSON"], path: "bench/EventStoreBench",
+            swiftSettings: swiftSettings),
+
         // MARK: Tests
         .target(
             name: "TestSupport", dependencies: ["Postgres", "EventStore", "JSON", "HTTP", "Service", "Crypto"], path: "Tests/Support",
