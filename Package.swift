@@ -89,6 +89,9 @@ let package = Package(
         .testTarget(
             name: "PrivacyTests", dependencies: ["Privacy", "EventStore", "Postgres", "TestSupport", "JSON", "Crypto"],
             path: "Tests/PrivacyTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SystemTests", dependencies: ["TestSupport", "JSON", "ingest", "query", "delivery"], path: "Tests/SystemTests",
+            swiftSettings: swiftSettings),
         .testTarget(name: "MailTests", dependencies: ["Mail"], path: "Tests/MailTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"],
