@@ -37,6 +37,22 @@ final class CountingProjection: Projection {
     }
 }
 
+/// Fails on one event, every time.
+final class PoisonProjection: Projection {
+    let name = "poison"
+    let poison: UUID
+    init(poison: UUID) { self.poison = poison }
+    func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
+        try connection.execute("CREATE TABLE IF NOT EXISTS applied (event_id uuid, projection text)")
+        for e in events {
+            struct Poisoned: Error {}
+            if e.id == poison { throw Poisoned() }
+            try connection.execute("INSERT INTO applied VALUES ($1, $2)", [e.id, name])
+        }
+    }
+    func reset(on connection: PostgresConnection) throws {}
+}
+
 @Suite struct ProjectionRunnerTests {
     func appliedCounts(_ store: EventStore, _ name: String) async throws -> (rows: Int, distinct: Int) {
         let r = try await store.pool.execute(
@@ -87,6 +103,24 @@ final class CountingProjection: Projection {
         #expect(await eventually { (try? await appliedCounts(store, "shared").rows) == 20 })
         #expect(try await appliedCounts(store, "shared").distinct == 20)
         standby.stop()
+        store.shutdown()
+    }
+
+    @Test func aPoisonEventIsSetAsideAndTheProjectionStaysLive() async throws {
+        let store = try await makeStore()
+        let poison = UUID()
+        let runner = store.runner(for: PoisonProjection(poison: poison))
+        runner.start()
+        try await store.append(StreamAppend(tenant: "t", stream: "a", events: [event()]))
+        try await store.append(StreamAppend(tenant: "t", stream: "p", events: [event(id: poison)]))
+        for i in 0..<5 { try await store.append(StreamAppend(tenant: "t", stream: "b\(i)", events: [event()])) }
+        #expect(await eventually(timeout: .seconds(30)) { runner.progress.appliedEvents >= 7 && runner.progress.isCaughtUp })
+        let failures = try await store.pool.execute("SELECT event_id, error FROM projection_failures WHERE name = 'poison'")
+        #expect(failures.count == 1)
+        #expect(failures[0][0] == poison.uuidString.lowercased())
+        #expect(runner.progress.skippedEvents == 1)
+        #expect(try await appliedCounts(store, "poison").rows == 6)
+        runner.stop()
         store.shutdown()
     }
 
