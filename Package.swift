@@ -107,6 +107,10 @@ let package = Package(
             name: "DeliveryTests",
             dependencies: ["DeliveryService", "Service", "TestSupport", "JSON", "HTTP", "EventStore", "Mail"],
             path: "Tests/DeliveryTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RoutesTests",
+            dependencies: ["IngestService", "QueryService", "DeliveryService", "Service", "HTTP", "TestSupport", "JSON"],
+            path: "Tests/RoutesTests", swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )
