@@ -86,6 +86,9 @@ public enum ServiceMain {
         while app == nil {
             do {
                 app = try await S.start(configuration: configuration)
+            } catch let error as ConfigurationError {
+                FileHandle.standardError.write(Data("\(S.name): configuration error: \(error)\n".utf8))
+                exit(2)
             } catch {
                 attempt += 1
                 FileHandle.standardError.write(Data("\(S.name): start failed (\(error)); retrying\n".utf8))
