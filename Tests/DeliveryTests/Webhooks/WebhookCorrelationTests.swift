@@ -3,6 +3,7 @@ import DeliveryService
 import Domain
 import Foundation
 import JSON
+import Postgres
 import Service
 import TestSupport
 import Testing
@@ -98,5 +99,30 @@ import Testing
                 port: 0)
             await app.shutdown()
         }
+    }
+}
+
+@Suite struct WebhookAvailabilityTests {
+    @Test func whenTheDatabaseIsDownTheWebhookAnswers503AndTheRetrySucceeds() async throws {
+        let database = try TestPostgres.makeDatabase()
+        let h = try await WebhookHarness.start(databaseURL: database)
+        let a = try await h.seedLog()
+        let name = String(database.split(separator: "/").last ?? "")
+        let admin = try PostgresConnection(url: try TestPostgres.adminURL())
+        defer { admin.close() }
+        try admin.execute("ALTER DATABASE \(name) ALLOW_CONNECTIONS false")
+        try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [name])
+
+        let body = JSON.array([ProviderPayloads.sendGridEvent("delivered", id: "down-1", logID: a.logID)]).bytes
+        let down = try await h.postSendGrid(body)
+        #expect(down.status == 503)
+        let mailgun = ProviderPayloads.mailgun(event: "delivered", logID: a.logID).bytes
+        #expect(try await h.postJSON("/webhooks/mailgun/site1", mailgun).status == 503)
+
+        try admin.execute("ALTER DATABASE \(name) ALLOW_CONNECTIONS true")
+        let recovered = await eventually { (try? await h.postSendGrid(body).status) == 200 }
+        #expect(recovered)
+        #expect(try await h.providerEvents(a).count == 1)
+        await h.stop()
     }
 }
