@@ -52,6 +52,9 @@ struct WebhookRoutes: Sendable {
             outcome = try await recorder.record(events, tenant: tenant, requestID: request.requestID)
         } catch let error as HTTPError {
             throw error
+        } catch AppendError.invalid {
+            // More events than one transaction takes: retrying would never help.
+            throw HTTPError(413, "too many events in one webhook request")
         } catch {
             app.logger.log(.warning, "webhook events not stored", ["error": .string("\(type(of: error))")])
             throw HTTPError.storageUnavailable
