@@ -20,6 +20,8 @@ import Testing
             let r = try await h.postJSON("/webhooks/ses/site1", body)
             #expect(r.status == 200)
         }
+        // The certificate was fetched once and then served from memory.
+        #expect(h.sns.certificateFetches.value == 1)
         // Two bounces (one per recipient) and two suppressions; the second post (v2 signature,
         // same SNS MessageId) was a duplicate.
         #expect(try await h.eventCount() == before + 4)

@@ -45,8 +45,10 @@ final class FakeSNSHost: Sendable {
         var router = Router()
         let pem = WebhookTestKeys.sns.certificatePEM
         let other = WebhookTestKeys.otherSNS.certificatePEM
+        let fetches = ConfirmCounter()
         router.inline("GET", "/SimpleNotificationService-test.pem", requiresAuth: false) { _, _ in
-            .text(pem, contentType: "application/x-pem-file")
+            fetches.hit()
+            return .text(pem, contentType: "application/x-pem-file")
         }
         router.inline("GET", "/other.pem", requiresAuth: false) { _, _ in
             .text(other, contentType: "application/x-pem-file")
@@ -59,9 +61,13 @@ final class FakeSNSHost: Sendable {
         server = HTTPServer(router: router, configuration: HTTPServer.Configuration(host: "127.0.0.1", port: 0), logger: .disabled)
         try server.start()
         counter = box
+        certificateFetches = fetches
     }
 
+    /// Subscription confirmations received.
     let counter: ConfirmCounter
+    /// Times the signing certificate was fetched.
+    let certificateFetches: ConfirmCounter
 
     var base: String { "http://127.0.0.1:\(server.port)/" }
     var certificateURL: String { base + "SimpleNotificationService-test.pem" }
