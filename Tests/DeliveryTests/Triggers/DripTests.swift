@@ -76,7 +76,7 @@ struct DripTests {
         await h.stop()
     }
 
-    @Test("deactivation mid-campaign cancels the remaining steps with a reason; deleting nothing else")
+    @Test("deactivation mid-campaign cancels the remaining steps with a reason")
     func deactivation() async throws {
         let h = try await TriggerHarness.start()
         do {
@@ -137,5 +137,49 @@ struct DripTests {
             throw error
         }
         await second.stop()
+    }
+
+    @Test("deleting the customer does not cancel pending steps (seed 000); /drips/deactivate does, in every campaign")
+    func deletionKeepsDrips() async throws {
+        let h = try await TriggerHarness.start()
+        do {
+            let a = try await Self.campaign(h, [("a_1", 0), ("a_2", 1)])
+            let b = try await Self.campaign(h, [("b_1", 30)], path: "/api/v1/drip_campaigns")
+            try await Self.activate(h, a, "gone@example.com")
+            try await Self.activate(h, b, "gone@example.com")
+            #expect(try await Self.waitForSends(h, to: "gone@example.com", count: 1).count == 1)
+            // Erase the customer the way ingest does: tombstone, then destroy the subject's key.
+            let vault = h.app.vault
+            let subject = try await h.app.store.pool.withConnection { c in
+                let s = try vault.subjectHash(tenant: "site1", subject: "gone@example.com", on: c)
+                try vault.destroyKey(tenant: "site1", subjectHash: s, on: c)
+                return s
+            }
+            try await h.app.store.append(
+                StreamAppend(
+                    tenant: "site1", stream: EventCatalog.customerStream(subject: subject),
+                    events: [
+                        NewEvent(
+                            type: EventCatalog.customerDeleted,
+                            data: ["subject": .string(subject), "erased_subjects": [.string(subject)], "occurred_at": 0])
+                    ]))
+            // Step 2 of campaign a is still sent, under the subject's new key (step 1, sealed under
+            // the destroyed key, is unreadable now).
+            let all = try await h.waitFor(EventCatalog.messageTriggered, count: 2)
+            #expect(all.map { $0.data["template_id"]?.stringValue } == ["a_1", "a_2"])
+            let readable = try await Self.sends(h, to: "gone@example.com")
+            #expect(readable.map { $0.0.data["template_id"]?.stringValue } == ["a_2"])
+            let r = try await h.client.send("POST", "/api/v1/drips/deactivate", json: ["email_address": "gone@example.com"])
+            #expect(r.status == 200, "\(r.text)")
+            #expect(r.json["cancelled_steps"]?.intValue == 1)
+            let cancelled = try await h.events(TriggerEvents.dripStepCancelled)
+            #expect(cancelled.count == 1)
+            #expect(cancelled.first?.data["reason"]?.stringValue == "deactivated from all drip campaigns")
+            #expect(try await h.pendingSends() == 0)
+        } catch {
+            await h.stop()
+            throw error
+        }
+        await h.stop()
     }
 }

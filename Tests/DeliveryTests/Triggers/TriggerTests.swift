@@ -169,4 +169,25 @@ struct TriggerTests {
         }
         await b.stop()
     }
+
+    @Test("delay_seconds schedules the send instead of appending at once")
+    func delayed() async throws {
+        let h = try await TriggerHarness.start()
+        do {
+            _ = try await h.createTrigger(["name": "Later", "event": "browsed", "template_id": "tem_later", "delay_seconds": 1])
+            let bad = try await h.client.send(
+                "POST", "/triggers", json: ["name": "x", "event": "y", "template_id": "t", "delay_seconds": -1])
+            #expect(bad.status == 400)
+            try await h.upsertCustomer("later@example.com")
+            let cause = try await h.track("later@example.com", "browsed")
+            let e = try #require(try await h.waitFor(EventCatalog.messageTriggered, count: 1).first)
+            let tracked = try #require(try await h.events(EventCatalog.customerEventTracked).first { $0.id == cause })
+            #expect(e.recordedAt - tracked.recordedAt >= 1.0)
+            #expect(e.recordedAt - tracked.recordedAt < 2.5)
+        } catch {
+            await h.stop()
+            throw error
+        }
+        await h.stop()
+    }
 }
