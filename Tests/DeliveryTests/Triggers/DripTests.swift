@@ -68,7 +68,7 @@ struct DripTests {
                 let fired = Int64(e.recordedAt * 1000)
                 #expect(fired >= due && fired - due < 1000, "fired \(fired - due) ms after its due time")
             }
-            #expect(try await h.pendingSends() == 0)
+            #expect(try await eventually { try await h.pendingSends() == 0 })
         } catch {
             await h.stop()
             throw error
@@ -130,7 +130,7 @@ struct DripTests {
             let sent = try await Self.waitForSends(second, to: "again@example.com", count: 3)
             #expect(sent.map { $0.0.data["template_id"]?.stringValue } == ["tem_1", "tem_2", "tem_3"])
             #expect(Set(sent.compactMap { $0.0.data["message_id"]?.stringValue }).count == 3)
-            #expect(try await second.pendingSends() == 0)
+            #expect(try await eventually { try await second.pendingSends() == 0 })
             #expect(try await Self.sends(second, to: "again@example.com").count == 3)
         } catch {
             await second.stop()
@@ -148,6 +148,9 @@ struct DripTests {
             try await Self.activate(h, a, "gone@example.com")
             try await Self.activate(h, b, "gone@example.com")
             #expect(try await Self.waitForSends(h, to: "gone@example.com", count: 1).count == 1)
+            // Both activations are scheduled (a_2 and b_1 pending) before the erasure: steps the
+            // projection has not opened yet when the key is destroyed are lost with it.
+            #expect(try await eventually { try await h.pendingSends() == 2 })
             // Erase the customer the way ingest does: tombstone, then destroy the subject's key.
             let vault = h.app.vault
             let subject = try await h.app.store.pool.withConnection { c in
@@ -175,7 +178,7 @@ struct DripTests {
             let cancelled = try await h.events(TriggerEvents.dripStepCancelled)
             #expect(cancelled.count == 1)
             #expect(cancelled.first?.data["reason"]?.stringValue == "deactivated from all drip campaigns")
-            #expect(try await h.pendingSends() == 0)
+            #expect(try await eventually { try await h.pendingSends() == 0 })
         } catch {
             await h.stop()
             throw error

@@ -77,7 +77,7 @@ struct TriggerTests {
             try await h.track("nobody@example.com", "upgraded", data: ["plan": "gold"])  // no such customer
             try await h.track("city@example.com", "upgraded", data: ["plan": "gold"])  // matches (and is the barrier)
             let sent = try await h.waitFor(EventCatalog.messageTriggered, count: 1)
-            #expect(try await h.pendingSends() == 0)
+            #expect(try await eventually { try await h.pendingSends() == 0 })
             let again = try await h.events(EventCatalog.messageTriggered)
             #expect(again.count == 1)
             #expect(sent.count == 1)
@@ -160,7 +160,7 @@ struct TriggerTests {
             try await b.track("two@example.com", "ping", data: ["n": 5])
             let more = try await b.waitFor(EventCatalog.messageTriggered, count: 6, timeout: .seconds(15))
             #expect(more.count == 6)
-            #expect(try await b.pendingSends() == 0)
+            #expect(try await eventually { try await b.pendingSends() == 0 })
             #expect(try await b.events(EventCatalog.messageTriggered).count == 6)
         } catch {
             if aRunning { await a.stop() }
