@@ -57,22 +57,38 @@ struct DripScheduler: Sendable {
     }
 
     /// Cancels the pending drip steps of `address` (in `campaign`, or in every campaign): marks
-    /// them cancelled under the row lock the dispatcher takes (so a step is sent or cancelled,
-    /// never both), then appends one `drip.step_cancelled` per step with `reason`. Returns how
+    /// them cancelled under the advisory lock the dispatcher takes per send (so a step is sent or
+    /// cancelled, never both), then appends one `drip.step_cancelled` per step with `reason`. Returns how
     /// many steps were cancelled and the consistency checkpoint.
     func cancel(tenant: String, address: String, campaign: UUID?, reason: String) async throws -> (Int, Checkpoint?) {
         let address = address.lowercased()
         let vault = app.vault
         let (rows, subject) = try await app.store.pool.withConnection { c -> ([PostgresRow], String) in
             let subject = try vault.subjectHash(tenant: tenant, subject: address, on: c)
-            let rows = try c.execute(
-                """
-                UPDATE scheduled_sends SET state = 'cancelled', cancel_reason = $4
-                WHERE tenant = $1 AND recipient_address = $2 AND kind = 'drip' AND state = 'pending'
-                    AND ($3::uuid IS NULL OR drip_campaign_id = $3::uuid)
-                RETURNING message_id, drip_campaign_id, activation_id, step_index
-                """, [tenant, address, campaign, reason])
-            return (rows.rows, subject)
+            let rows = try c.transaction { () -> [PostgresRow] in
+                let candidates = try c.execute(
+                    """
+                    SELECT message_id FROM scheduled_sends
+                    WHERE tenant = $1 AND recipient_address = $2 AND kind = 'drip' AND state = 'pending'
+                        AND ($3::uuid IS NULL OR drip_campaign_id = $3::uuid)
+                    ORDER BY message_id
+                    """, [tenant, address, campaign]
+                ).rows.compactMap { $0[0].flatMap(UUID.init(uuidString:)) }
+                var cancelled: [PostgresRow] = []
+                for id in candidates {
+                    // The dispatcher's lock: wait for a send in progress, then re-check its state.
+                    try c.execute("SELECT pg_advisory_xact_lock($1)", [TriggerEvents.sendLockKey(id)])
+                    cancelled += try c.execute(
+                        """
+                        UPDATE scheduled_sends SET state = 'cancelled', cancel_reason = $2
+                        WHERE message_id = $1 AND state = 'pending'
+                        RETURNING message_id, drip_campaign_id, activation_id, step_index
+                        """, [id, reason]
+                    ).rows
+                }
+                return cancelled
+            }
+            return (rows, subject)
         }
         guard !rows.isEmpty else { return (0, nil) }
         let now = TriggerEvents.nowMilliseconds()

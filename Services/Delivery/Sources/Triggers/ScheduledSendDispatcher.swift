@@ -19,9 +19,11 @@ import Synchronization
 /// Exactly once: the message and event ids are deterministic, so appending again is a no-op in
 /// the event store. For each row it (1) skips rows whose message stream already has events
 /// (a replay, a crash after the append) and drip steps whose activation stream has a
-/// cancellation, (2) seals the personal part, (3) in one transaction locks the row, checks it is
-/// still pending, appends (waiting for durability) and marks it sent. A deactivation takes the
-/// same row lock, so a step is either sent or cancelled, never both.
+/// cancellation, (2) seals the personal part, (3) in one transaction takes the send's advisory
+/// lock, checks it is still pending, appends (waiting for durability) and marks it sent. A
+/// deactivation takes the same lock before cancelling, so a step is sent or cancelled, never both.
+/// (An advisory lock rather than `FOR UPDATE`: a row lock would give the transaction an id and
+/// hold back every event reader, whose horizon is the oldest running transaction, during the append.)
 final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
     // @unchecked Sendable: `connection` is only used by the dispatcher's own thread; shared state
     // is `stopFlag` (Atomic), the notifier and the listener (both thread-safe).
@@ -144,10 +146,11 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
         let key = try vault.keyForWriting(tenant: tenant, subjectHash: subject, on: c)
         let sealed = try vault.seal(.object(personal), with: key, tenant: tenant)
         let unit = send.event(recipientSubject: subject, sealed: sealed, keyID: key.id, occurredAt: TriggerEvents.nowMilliseconds())
-        // (3) Append under the row lock, then mark sent in the same transaction.
+        // (3) Append under the send's lock, then mark sent in the same transaction.
         do {
             try c.transaction {
-                let state = try c.execute("SELECT state FROM scheduled_sends WHERE message_id = $1 FOR UPDATE", [id])
+                try c.execute("SELECT pg_advisory_xact_lock($1)", [TriggerEvents.sendLockKey(id)])
+                let state = try c.execute("SELECT state FROM scheduled_sends WHERE message_id = $1", [id])
                 guard state.rows.first?[0] == "pending" else { return }
                 try appendAndWait(unit)
                 try c.execute("UPDATE scheduled_sends SET state = 'sent', payload = NULL WHERE message_id = $1", [id])

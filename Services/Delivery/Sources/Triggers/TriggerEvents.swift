@@ -52,6 +52,15 @@ public enum TriggerEvents {
         DeterministicID.uuid("drip-step-cancelled|\(message.messageID)")
     }
 
+    /// The transaction advisory lock the dispatcher and a deactivation take on one scheduled
+    /// send (an advisory lock assigns no transaction id, so holding it during an append does not
+    /// hold back the event readers' horizon the way a row lock would).
+    static func sendLockKey(_ id: UUID) -> Int64 {
+        let u = id.uuid
+        let bytes = [u.0, u.1, u.2, u.3, u.4, u.5, u.6, u.7]
+        return Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+
     static func lowercased(_ id: UUID) -> String { id.uuidString.lowercased() }
 
     static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
