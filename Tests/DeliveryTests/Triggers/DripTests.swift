@@ -17,10 +17,11 @@ struct DripTests {
         return r.json["drip_campaign"]?["id"]?.stringValue ?? ""
     }
 
-    static func activate(_ h: TriggerHarness, _ id: String, _ address: String) async throws {
+    static func activate(_ h: TriggerHarness, _ id: String, _ address: String, key: String? = nil) async throws {
         let r = try await h.client.send(
             "POST", "/api/v1/drip_campaigns/\(id)/activate",
-            json: ["recipient": ["address": .string(address), "name": "Dee"], "email_data": ["coupon": "X1"], "locale": "en-US"])
+            json: ["recipient": ["address": .string(address), "name": "Dee"], "email_data": ["coupon": "X1"], "locale": "en-US"],
+            headers: key.map { [("Idempotency-Key", $0)] } ?? [])
         #expect(r.status == 200, "\(r.text)")
         #expect(r.json["success"]?.boolValue == true)
     }
@@ -91,7 +92,10 @@ struct DripTests {
             #expect(cancelled.count == 2)
             #expect(cancelled.allSatisfy { $0.data["reason"]?.stringValue == "deactivated" })
             // Barrier: another recipient activated later gets all three steps, after the cancelled ones were due.
-            try await Self.activate(h, id, "go@example.com")
+            // A retried activation (same Idempotency-Key) schedules nothing more.
+            try await Self.activate(h, id, "go@example.com", key: "activate-go")
+            try await Self.activate(h, id, "go@example.com", key: "activate-go")
+            #expect(try await h.events(TriggerEvents.dripStepScheduled).count == 6)
             #expect(try await Self.waitForSends(h, to: "go@example.com", count: 3).count == 3)
             #expect(try await Self.sends(h, to: "stop@example.com").count == 1)
             // From all campaigns: nothing left to cancel for the first recipient.

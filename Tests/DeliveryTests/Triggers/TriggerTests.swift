@@ -34,6 +34,11 @@ struct TriggerTests {
             #expect(sealed["email_data"]?["source"]?.stringValue == "ad")
 
             // Read side of the trigger, then deactivation: a later event sends nothing.
+            // Tenant-scoped and authenticated.
+            let other = try await TestHTTPClient(port: h.app.port, basicAuth: ("site2", "key2")).send("GET", "/triggers/\(triggerID)")
+            #expect(other.status == 404)
+            let anonymous = try await TestHTTPClient(port: h.app.port).send("GET", "/triggers")
+            #expect(anonymous.status == 401)
             let shown = try await h.client.send("GET", "/triggers/\(triggerID)")
             #expect(shown.json["trigger"]?["event"]?.stringValue == "signed_up")
             #expect(shown.json["trigger"]?["active"]?.boolValue == true)
