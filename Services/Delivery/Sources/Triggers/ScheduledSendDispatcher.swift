@@ -92,7 +92,13 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
                         activation_id, step_index, cause_event_id, due_at
                     FROM scheduled_sends WHERE state = 'pending' AND due_at <= $1 ORDER BY due_at, step_index LIMIT 100
                     """, [now])
-                for row in due.rows where !isStopping { try fire(row, on: c) }
+                for row in due.rows where !isStopping {
+                    do { try fire(row, on: c) } catch {
+                        // One bad send must not hold up the others; a broken connection ends the pass.
+                        guard c.isConnected else { throw error }
+                        logger.log(.error, "trigger dispatcher could not append a send", ["error": .string(String(describing: error))])
+                    }
+                }
                 if due.count == 100 { continue }
                 let next = try c.execute("SELECT min(due_at) FROM scheduled_sends WHERE state = 'pending'")[0].int64(0)
                 var wait = pollInterval
