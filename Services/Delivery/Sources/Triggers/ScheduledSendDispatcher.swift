@@ -29,8 +29,8 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
     // is `stopFlag` (Atomic), the notifier and the listener (both thread-safe).
 
     static let lockKey: Int64 = 7_270_101
-    var pollInterval: TimeInterval = 0.25
-    var standbyInterval: TimeInterval = 1
+    let pollInterval: TimeInterval = 0.25
+    let standbyInterval: TimeInterval = 1
 
     let url: String
     let store: EventStore

@@ -10,6 +10,8 @@ import Service
 /// trigger projection (`delivery_triggers`) and the scheduled-send dispatcher on `app`;
 /// `register(_:)` adds the routes (at the root and under `/api/v1`). The module decides what to
 /// send and appends `message.triggered` events; the delivery outbox renders and sends them.
+/// It does not read delivery's template tables: `template_name` / `template_version` are "" and a
+/// brand trigger's `template_id` is "" (the outbox resolves the brand's template of `email_type`).
 public struct TriggerModule: Sendable {
     let app: ServiceApp
     let scheduler: DripScheduler
