@@ -162,9 +162,12 @@ struct EventWriter {
 
 /// A started query service on a fresh database, with `site1` allowed to use the operator routes.
 func startQuery(databaseURL: String? = nil) async throws -> ServiceApp {
-    try await QueryService.start(
-        configuration: try TestServices.configuration(databaseURL: databaseURL, extra: ["QUERY_OPERATOR_SITES": "site1"]),
-        port: 0)
+    try await QueryService.start(configuration: try queryConfiguration(databaseURL: databaseURL), port: 0)
+}
+
+/// A test configuration (a new random master key) with `site1` as an operator site.
+func queryConfiguration(databaseURL: String? = nil) throws -> ServiceConfiguration {
+    try TestServices.configuration(databaseURL: databaseURL, extra: ["QUERY_OPERATOR_SITES": "site1"])
 }
 
 extension ServiceApp {

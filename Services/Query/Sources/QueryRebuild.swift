@@ -21,37 +21,47 @@ public enum QueryRebuild {
         public var description: String { "another query replica leads the projections; stop it or use POST /admin/rebuild" }
     }
 
+    /// The projections keep failing (the database went away, or the master key cannot unwrap
+    /// the stored keys).
+    public struct KeepsFailing: Error, CustomStringConvertible {
+        public var description: String { "the projections keep failing; check DATABASE_URL and MASTER_KEY" }
+    }
+
     /// Rebuilds every query projection on the database of `configuration`.
     public static func run(configuration: ServiceConfiguration, batchSize: Int = 5_000, timeout: Duration = .seconds(3600))
         async throws -> Report
     {
         let app = ServiceApp(name: QueryService.name, configuration: configuration)
+        var running: [ProjectionRunner] = []
         do {
             try await app.migrate(component: QueryService.name, migrations: QueryService.migrations)
             app.vault.forgetCachedKeys()
             let runners = QueryService.projections(app).map { app.store.runner(for: $0, batchSize: batchSize) }
+            let target = RebuildTarget(head: try await RebuildTarget.currentHead(app.store), runners: runners)
             let clock = ContinuousClock()
             let started = clock.now
             for r in runners {
                 r.requestRebuild()
                 r.start()
+                running.append(r)
             }
-            defer { for r in runners { r.stop() } }
             var leaderSeen = false
             while true {
                 let leaders = runners.allSatisfy { $0.progress.isLeader }
                 leaderSeen = leaderSeen || leaders
-                if leaders && runners.allSatisfy({ $0.progress.isCaughtUp }) { break }
+                if target.isDone(runners) { break }
                 if !leaderSeen && clock.now - started > .seconds(5) { throw NotLeader() }
                 if clock.now - started > timeout { throw NotLeader() }
+                if runners.contains(where: { $0.progress.errorCount >= 25 }) { throw KeepsFailing() }
                 try await Task.sleep(for: .milliseconds(5))
             }
-            let elapsed = clock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = target.seconds(runners)
             let events = runners.map(\.progress.appliedEvents).max() ?? 0
+            for r in running { r.stop() }
             await app.shutdown()
             return Report(events: events, seconds: seconds)
         } catch {
+            for r in running { r.stop() }
             await app.shutdown()
             throw error
         }
@@ -77,3 +87,4 @@ public enum QueryRebuild {
         }
     }
 }
+

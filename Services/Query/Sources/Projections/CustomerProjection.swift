@@ -11,9 +11,10 @@ import Privacy
 /// A delete removes the customer's rows and the tracked events of every erased subject; a
 /// later upsert starts a new, empty profile. Events whose key was destroyed are skipped, so a
 /// rebuild after an erasure restores nothing.
-final class CustomerProjection: Projection {
+final class CustomerProjection: QueryProjection {
     let name = "query_customers"
     let sealed: SealedPart
+    let activity = ProjectionActivity()
 
     init(vault: PersonalDataVault) { self.sealed = SealedPart(vault: vault) }
 
@@ -29,6 +30,7 @@ final class CustomerProjection: Projection {
     }
 
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
+        defer { activity.didApply() }
         var pending: [Key: Pending] = [:]
         for event in events {
             switch event.type {
@@ -83,6 +85,7 @@ final class CustomerProjection: Projection {
     }
 
     func reset(on connection: PostgresConnection) throws {
+        activity.didReset()
         sealed.vault.forgetCachedKeys()
         try connection.execute("DELETE FROM query_customers")
         try connection.execute("DELETE FROM query_customer_events")

@@ -14,13 +14,15 @@ import Privacy
 /// and the summary is recomputed from every event row whenever one arrives, so the status and
 /// timeline follow occurrence time, not arrival. Work is batched per runner batch (a handful of
 /// statements per batch, not per event).
-final class MessageLogProjection: Projection {
+final class MessageLogProjection: QueryProjection {
     let name = "query_logs"
     let sealed: SealedPart
+    let activity = ProjectionActivity()
 
     init(vault: PersonalDataVault) { self.sealed = SealedPart(vault: vault) }
 
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
+        defer { activity.didApply() }
         var segment: [RecordedEvent] = []
         for event in events {
             if event.type == EventCatalog.customerDeleted {
@@ -35,6 +37,7 @@ final class MessageLogProjection: Projection {
     }
 
     func reset(on connection: PostgresConnection) throws {
+        activity.didReset()
         sealed.vault.forgetCachedKeys()
         try connection.execute("DELETE FROM query_logs")
         try connection.execute("DELETE FROM query_log_events")
@@ -42,14 +45,17 @@ final class MessageLogProjection: Projection {
 
     // MARK: Erasure
 
-    /// Blanks the recipient of every log sent to an erased subject; the non-personal facts stay.
+    /// Blanks the recipient (address, name and the sealed MsgDetails) of every log sent to an
+    /// erased subject; the non-personal facts stay. MsgDetails go as a whole: they were sealed
+    /// together, so a rebuild after the erasure cannot see them either, and the rows stay the
+    /// same whether the request was applied before or after the key was destroyed.
     private func erase(_ event: RecordedEvent, on connection: PostgresConnection) throws {
         var subjects = (event.data["erased_subjects"]?.arrayValue ?? []).compactMap(\.stringValue)
         if let s = event.data["subject"]?.stringValue { subjects.append(s) }
         try connection.execute(
             """
             UPDATE query_logs SET recipient_address = NULL, recipient_lower = NULL, recipient_name = NULL,
-                msg_details = CASE WHEN msg_details IS NULL THEN NULL ELSE (msg_details::jsonb - 'To')::text END
+                msg_details = NULL
             WHERE tenant = $1 AND recipient_subject = ANY($2::text[])
             """, [event.tenant, PostgresArray(subjects)])
         sealed.vault.forgetCachedKeys()

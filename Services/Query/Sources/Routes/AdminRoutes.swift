@@ -34,7 +34,8 @@ struct AdminRoutes {
     func rebuild(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
         try requireOperator(context)
         let runners = app.projectionRunners
-        tracker.start(baseline: runners.reduce(0) { $0 + $1.progress.appliedEvents })
+        let target = RebuildTarget(head: try await RebuildTarget.currentHead(app.store), runners: runners)
+        tracker.start(target, baseline: runners.map(\.progress.appliedEvents))
         app.vault.forgetCachedKeys()
         for r in runners { r.requestRebuild() }
         return .json(
@@ -42,6 +43,9 @@ struct AdminRoutes {
             status: .accepted)
     }
 
+    /// Each projection's progress and, after a rebuild request, whether it is done (every
+    /// projection reset since the request and caught up with the newest event at the request)
+    /// with its events and events/s.
     func status(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
         try requireOperator(context)
         let runners = app.projectionRunners
@@ -54,22 +58,24 @@ struct AdminRoutes {
             ])
         }
         var o: JSONObject = ["success": true, "status": "OK", "projections": .object(projections)]
-        if let since = tracker.startedAt {
-            let applied = runners.reduce(0) { $0 + $1.progress.appliedEvents } - tracker.baseline
-            let seconds = max(Date().timeIntervalSince(since), 0.001)
-            o["rebuild_applied_events"] = .int(applied)
-            o["rebuild_seconds"] = .double(seconds)
-            o["rebuild_events_per_second"] = .double((Double(applied) / seconds).rounded())
+        if let (target, baseline) = tracker.current {
+            let done = target.isDone(runners)
+            let applied = zip(runners, baseline).map { $0.progress.appliedEvents - $1 }.max() ?? 0
+            let seconds = done ? target.seconds(runners) : Date().timeIntervalSince(target.requestedAt)
+            var rebuild: JSONObject = ["done": .bool(done), "target": .string(target.head.description)]
+            rebuild["events"] = .int(applied)
+            rebuild["seconds"] = .double((seconds * 1000).rounded() / 1000)
+            rebuild["events_per_second"] = .double((Double(applied) / max(seconds, 0.001)).rounded())
+            o["rebuild"] = .object(rebuild)
         }
         return .json(.object(o))
     }
 }
 
-/// When the last rebuild was requested and how many events had been applied before it.
+/// The last rebuild requested through the operator route.
 final class RebuildTracker: Sendable {
-    private let state = Mutex<(Date?, Int)>((nil, 0))
+    private let state = Mutex<(RebuildTarget, [Int])?>(nil)
 
-    func start(baseline: Int) { state.withLock { $0 = (Date(), baseline) } }
-    var startedAt: Date? { state.withLock { $0.0 } }
-    var baseline: Int { state.withLock { $0.1 } }
+    func start(_ target: RebuildTarget, baseline: [Int]) { state.withLock { $0 = (target, baseline) } }
+    var current: (RebuildTarget, [Int])? { state.withLock { $0 } }
 }

@@ -106,8 +106,8 @@ struct EmailHistoryRoutes {
 
     static let msgDetailsOrder = ["To", "Type", "BrandId", "Token", "NumPhotos", "GroupId", "OrderId"]
 
-    /// The stored MsgDetails in the seed's member order (the stored text may have been reordered
-    /// by an erasure); `{}` when there are none.
+    /// The stored MsgDetails in the seed's member order; `{}` when there are none (or they were
+    /// erased).
     static func msgDetails(_ text: String?) -> JSON {
         guard let stored = text.flatMap({ try? JSON.parse($0) })?.objectValue else { return .object([:]) }
         var o = JSONObject()
