@@ -82,7 +82,7 @@ import Testing
         let status = try await app.site1.get("/admin/rebuild").json["rebuild"]
         #expect(status?["events"] == 13)
         let after = try await app.readTableDump()
-        #expect(after == before)
+        #expect(after == before, "only before: \(before.filter { !after.contains($0) }); only after: \(after.filter { !before.contains($0) })")
 
         #expect(!after.joined().lowercased().contains("hunter2"))
         await app.shutdown()

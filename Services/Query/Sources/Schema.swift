@@ -19,6 +19,7 @@ enum QuerySchema {
                     PRIMARY KEY (tenant, subject)
                 );
                 CREATE UNIQUE INDEX query_customers_by_id ON query_customers (tenant, customer_id);
+                CREATE INDEX query_customers_by_email ON query_customers (tenant, lower(email));
 
                 CREATE TABLE query_customer_events (
                     tenant text NOT NULL,

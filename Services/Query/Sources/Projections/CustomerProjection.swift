@@ -30,7 +30,7 @@ final class CustomerProjection: QueryProjection {
     }
 
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
-        defer { activity.didApply() }
+        defer { activity.didApply(events.count) }
         var pending: [Key: Pending] = [:]
         for event in events {
             switch event.type {

@@ -22,7 +22,7 @@ final class MessageLogProjection: QueryProjection {
     init(vault: PersonalDataVault) { self.sealed = SealedPart(vault: vault) }
 
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
-        defer { activity.didApply() }
+        defer { activity.didApply(events.count) }
         var segment: [RecordedEvent] = []
         for event in events {
             if event.type == EventCatalog.customerDeleted {

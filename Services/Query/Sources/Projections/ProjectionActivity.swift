@@ -8,15 +8,30 @@ import Synchronization
 final class ProjectionActivity: Sendable {
     private struct State {
         var resets = 0
+        var appliedSinceReset = 0
         var lastApplied: Date?
     }
     private let state = Mutex(State())
 
     var resets: Int { state.withLock { $0.resets } }
+    /// Events applied since the last reset. The runner publishes its reset progress only after
+    /// the reset commits, and applies only after that: a count above 0 proves the runner's
+    /// progress already counts from position 0.
+    var appliedSinceReset: Int { state.withLock { $0.appliedSinceReset } }
     var lastApplied: Date? { state.withLock { $0.lastApplied } }
 
-    func didReset() { state.withLock { $0.resets += 1 } }
-    func didApply() { state.withLock { $0.lastApplied = Date() } }
+    func didReset() {
+        state.withLock {
+            $0.resets += 1
+            $0.appliedSinceReset = 0
+        }
+    }
+    func didApply(_ count: Int) {
+        state.withLock {
+            $0.lastApplied = Date()
+            $0.appliedSinceReset += count
+        }
+    }
 }
 
 /// A projection of this service, with its activity.
@@ -39,8 +54,9 @@ struct RebuildTarget: Sendable {
 
     func isDone(_ runners: [ProjectionRunner]) -> Bool {
         zip(runners, resetsBefore).allSatisfy { runner, before in
-            let resets = (runner.projection as? any QueryProjection)?.activity.resets ?? 0
-            return runner.progress.isLeader && resets > before && runner.progress.checkpoint >= head
+            guard let activity = (runner.projection as? any QueryProjection)?.activity else { return false }
+            return runner.progress.isLeader && activity.resets > before
+                && (head == .start || (activity.appliedSinceReset > 0 && runner.progress.checkpoint >= head))
         }
     }
 

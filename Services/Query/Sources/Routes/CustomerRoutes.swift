@@ -1,3 +1,4 @@
+import Domain
 import EventStore
 import Foundation
 import HTTP
@@ -16,8 +17,8 @@ struct CustomerRoutes {
     }
 
     /// The seed 001 envelope with `customer.id` added; 404 when unknown or deleted. The path
-    /// names a customer id (kept as given, then lowercased: sendwithus ids are lowercased
-    /// emails) or, failing that, a customer's email.
+    /// names a customer id (as given, then lowercased: ids that are emails are stored
+    /// lowercased, see `CustomerIdentity`) or, failing that, a customer's email.
     func customer(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
         let tenant = try context.requireTenant()
         let id = try context.parameters.require("id")
@@ -71,8 +72,11 @@ struct CustomerRoutes {
         let id = try context.parameters.require("id")
         let limit = try QueryParameter.int(request.query, "limit", default: 100, in: 1...100)
         let before = try QueryParameter.timestamp(request.query, "before")
-        var sql = "SELECT name, data, occurred_at FROM query_customer_events WHERE tenant = $1 AND customer_id = $2"
-        var parameters: [any PostgresEncodable] = [tenant, id]
+        var sql = """
+            SELECT name, data, occurred_at FROM query_customer_events
+            WHERE tenant = $1 AND (customer_id = $2 OR customer_id = $3)
+            """
+        var parameters: [any PostgresEncodable] = [tenant, id, CustomerIdentity.normalize(id)]
         if let before {
             // `before` is in seconds; events strictly before that second.
             parameters.append(before * 1000)
@@ -84,9 +88,9 @@ struct CustomerRoutes {
         if rows.isEmpty {
             let known = try await app.store.pool.execute(
                 """
-                SELECT EXISTS (SELECT 1 FROM query_customers WHERE tenant = $1 AND customer_id = $2)
-                    OR EXISTS (SELECT 1 FROM query_customer_events WHERE tenant = $1 AND customer_id = $2)
-                """, [tenant, id])
+                SELECT EXISTS (SELECT 1 FROM query_customers WHERE tenant = $1 AND customer_id IN ($2, $3))
+                    OR EXISTS (SELECT 1 FROM query_customer_events WHERE tenant = $1 AND customer_id IN ($2, $3))
+                """, [tenant, id, CustomerIdentity.normalize(id)])
             if known[0].bool(0) != true { throw HTTPError(.notFound, "customer not found") }
         }
         let events: [JSON] = rows.rows.map { r in
