@@ -44,7 +44,7 @@ for n in "$small" "$large"; do
   ids=bench/out/query-ids-$n.txt
   psql "$db" -XAtqc "SELECT 'log_' || replace(message_id::text, '-', '') FROM query_logs ORDER BY random() LIMIT 2000" > "$ids"
   auth=(-u site1:key1)
-  deep=$(psql "$db" -XAtqc "SELECT seq FROM query_logs WHERE tenant = 'site1' AND has_request ORDER BY seq LIMIT 1 OFFSET $((n / 10))")
+  deep=$(psql "$db" -XAtqc "SELECT seq FROM query_logs WHERE tenant = 'site1' AND has_request ORDER BY seq LIMIT 1 OFFSET $((n / 50))")
   cursor=$(printf 'v1:%s:' "$deep" | base64 -w0 | tr '+/' '-_' | tr -d '=')
   echo "== $n events loaded; benchmarking" >&2
   [[ $n == "$small" ]] && echo "| events | request | requests/s | p50 | p99 | non-2xx |" && echo "|---|---|---|---|---|---|"
