@@ -1,0 +1,261 @@
+import Domain
+import EventStore
+import Foundation
+import JSON
+import Postgres
+import Privacy
+
+/// Builds `query_log_events` (one row per message event) and `query_logs` (one summary row per
+/// message: request facts, the recipient in plaintext, and the status fields `LogTimeline`
+/// derives from all of the message's event rows).
+///
+/// Events may arrive in any order: a provider event for a message whose request has not been
+/// applied yet is kept (its summary row waits with `has_request = false`, hidden from reads)
+/// and the summary is recomputed from every event row whenever one arrives, so the status and
+/// timeline follow occurrence time, not arrival. Work is batched per runner batch (a handful of
+/// statements per batch, not per event).
+final class MessageLogProjection: QueryProjection {
+    let name = "query_logs"
+    let sealed: SealedPart
+    let activity = ProjectionActivity()
+
+    init(vault: PersonalDataVault) { self.sealed = SealedPart(vault: vault) }
+
+    func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
+        defer { activity.didApply(events.count) }
+        var segment: [RecordedEvent] = []
+        for event in events {
+            if event.type == EventCatalog.customerDeleted {
+                try applyMessages(segment, on: connection)
+                segment.removeAll()
+                try erase(event, on: connection)
+            } else if event.type.hasPrefix("message.") {
+                segment.append(event)
+            }
+        }
+        try applyMessages(segment, on: connection)
+    }
+
+    func reset(on connection: PostgresConnection) throws {
+        activity.didReset()
+        sealed.vault.forgetCachedKeys()
+        try connection.execute("DELETE FROM query_logs")
+        try connection.execute("DELETE FROM query_log_events")
+    }
+
+    // MARK: Erasure
+
+    /// Blanks the recipient (address, name and the sealed MsgDetails) of every log sent to an
+    /// erased subject; the non-personal facts stay. MsgDetails go as a whole: they were sealed
+    /// together, so a rebuild after the erasure cannot see them either, and the rows stay the
+    /// same whether the request was applied before or after the key was destroyed.
+    private func erase(_ event: RecordedEvent, on connection: PostgresConnection) throws {
+        var subjects = (event.data["erased_subjects"]?.arrayValue ?? []).compactMap(\.stringValue)
+        if let s = event.data["subject"]?.stringValue { subjects.append(s) }
+        try connection.execute(
+            """
+            UPDATE query_logs SET recipient_address = NULL, recipient_lower = NULL, recipient_name = NULL,
+                msg_details = NULL
+            WHERE tenant = $1 AND recipient_subject = ANY($2::text[])
+            """, [event.tenant, PostgresArray(subjects)])
+        sealed.vault.forgetCachedKeys()
+    }
+
+    // MARK: Message events
+
+    private struct MessageKey: Hashable {
+        let tenant: String
+        let messageID: UUID
+    }
+
+    private func applyMessages(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
+        guard !events.isEmpty else { return }
+        var rows: [LogEventRow] = []
+        var requests: [MessageKey: LogRequest] = [:]
+        var touched: [MessageKey] = []
+        var seen = Set<MessageKey>()
+        for event in events {
+            guard let row = LogEventRow(event) else { continue }
+            rows.append(row)
+            let key = MessageKey(tenant: row.tenant, messageID: row.messageID)
+            if seen.insert(key).inserted { touched.append(key) }
+            if (event.type == EventCatalog.messageRequested || event.type == EventCatalog.messageTriggered),
+                requests[key] == nil
+            {
+                requests[key] = LogRequest(event, personal: try sealed.open(event, on: connection))
+            }
+        }
+        guard !rows.isEmpty else { return }
+        try insertEventRows(rows, on: connection)
+        try upsertRequests(touched.compactMap { k in requests[k].map { (k, $0) } }, on: connection)
+        try connection.execute(
+            """
+            INSERT INTO query_logs (tenant, message_id)
+            SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT (tenant, message_id) DO NOTHING
+            """, [PostgresArray(touched.map(\.tenant)), PostgresArray(touched.map(\.messageID))])
+        try updateSummaries(touched, on: connection)
+    }
+
+    private func insertEventRows(_ rows: [LogEventRow], on connection: PostgresConnection) throws {
+        try connection.execute(
+            """
+            INSERT INTO query_log_events (tenant, message_id, position, status, occurred_at, provider, message,
+                bounce_type, bounce_sub_type, bounce_details, complaint_type, url)
+            SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+            ON CONFLICT DO NOTHING
+            """,
+            [
+                PostgresArray(rows.map(\.tenant)), PostgresArray(rows.map(\.messageID)),
+                PostgresArray(rows.map(\.position)), PostgresArray(rows.map(\.event.status.rawValue)),
+                PostgresArray(rows.map(\.event.occurredAtMilliseconds)),
+                PostgresArray(rows.map(\.event.provider.rawValue)), PostgresArray(rows.map(\.event.message)),
+                PostgresArray(rows.map(\.event.details.bounceType)), PostgresArray(rows.map(\.event.details.bounceSubType)),
+                PostgresArray(rows.map(\.event.details.bounceDetails)),
+                PostgresArray(rows.map(\.event.details.complaintType)), PostgresArray(rows.map(\.event.details.url)),
+            ])
+    }
+
+    /// Records the request facts; a message whose request was already applied keeps the first.
+    private func upsertRequests(_ requests: [(MessageKey, LogRequest)], on connection: PostgresConnection) throws {
+        guard !requests.isEmpty else { return }
+        let r = requests.map(\.1)
+        try connection.execute(
+            """
+            INSERT INTO query_logs (tenant, message_id, has_request, seq, created, recipient_subject, recipient_address,
+                recipient_lower, recipient_name, template_id, template_name, template_version, locale, brand_id, owner_id,
+                email_type, msg_details)
+            SELECT u.tenant, u.message_id, true, u.seq, u.created, u.rs, u.ra, lower(u.ra), u.rn, u.ti, u.tn, u.tv, u.lo,
+                u.b, u.o, u.et, u.md
+            FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+                AS u(tenant, message_id, seq, created, rs, ra, rn, ti, tn, tv, lo, b, o, et, md)
+            ON CONFLICT (tenant, message_id) DO UPDATE SET has_request = true, seq = EXCLUDED.seq,
+                created = EXCLUDED.created, recipient_subject = EXCLUDED.recipient_subject,
+                recipient_address = EXCLUDED.recipient_address, recipient_lower = EXCLUDED.recipient_lower,
+                recipient_name = EXCLUDED.recipient_name, template_id = EXCLUDED.template_id,
+                template_name = EXCLUDED.template_name, template_version = EXCLUDED.template_version,
+                locale = EXCLUDED.locale, brand_id = EXCLUDED.brand_id, owner_id = EXCLUDED.owner_id,
+                email_type = EXCLUDED.email_type, msg_details = EXCLUDED.msg_details
+            WHERE NOT query_logs.has_request
+            """,
+            [
+                PostgresArray(requests.map(\.0.tenant)), PostgresArray(requests.map(\.0.messageID)),
+                PostgresArray(r.map(\.position)), PostgresArray(r.map(\.createdSeconds)),
+                PostgresArray(r.map(\.recipientSubject)), PostgresArray(r.map(\.recipientAddress)),
+                PostgresArray(r.map(\.recipientName)), PostgresArray(r.map(\.templateID)),
+                PostgresArray(r.map(\.templateName)), PostgresArray(r.map(\.templateVersion)),
+                PostgresArray(r.map(\.locale)), PostgresArray(r.map(\.brandID)), PostgresArray(r.map(\.ownerID)),
+                PostgresArray(r.map(\.emailType)), PostgresArray(r.map { $0.msgDetails?.text }),
+            ])
+    }
+
+    /// Recomputes the status fields of `messages` from all of their event rows.
+    private func updateSummaries(_ messages: [MessageKey], on connection: PostgresConnection) throws {
+        let result = try connection.execute(
+            """
+            SELECT e.tenant, e.message_id, \(LogEventRow.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+            FROM query_log_events e
+            JOIN unnest($1::text[], $2::uuid[]) AS u(tenant, message_id)
+              ON e.tenant = u.tenant AND e.message_id = u.message_id
+            ORDER BY e.tenant, e.message_id, e.position
+            """, [PostgresArray(messages.map(\.tenant)), PostgresArray(messages.map(\.messageID))])
+        var grouped: [MessageKey: [MessageLogEvent]] = [:]
+        for row in result.rows {
+            guard let tenant = row[0], let id = row[1].flatMap(UUID.init(uuidString:)),
+                let event = LogEventRow.event(from: PostgresRowReader(row: row, offset: 2))
+            else { continue }
+            grouped[MessageKey(tenant: tenant, messageID: id), default: []].append(event)
+        }
+        var keys: [MessageKey] = []
+        var summaries: [LogSummary] = []
+        for key in messages {
+            guard let events = grouped[key] else { continue }
+            keys.append(key)
+            summaries.append(LogSummary(LogTimeline(events: events)))
+        }
+        guard !keys.isEmpty else { return }
+        try connection.execute(
+            """
+            UPDATE query_logs q SET status = u.status, message = u.message, state = u.state, sent_at = u.sent_at,
+                last_updated = u.last_updated, delivered_date = u.delivered_date, bounce_type = u.bt,
+                bounce_sub_type = u.bst, bounce_details = u.bd, complaint_type = u.ct
+            FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
+                $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[])
+                AS u(tenant, message_id, status, message, state, sent_at, last_updated, delivered_date, bt, bst, bd, ct)
+            WHERE q.tenant = u.tenant AND q.message_id = u.message_id
+            """,
+            [
+                PostgresArray(keys.map(\.tenant)), PostgresArray(keys.map(\.messageID)),
+                PostgresArray(summaries.map(\.status)), PostgresArray(summaries.map(\.message)),
+                PostgresArray(summaries.map(\.state)), PostgresArray(summaries.map(\.sentAt)),
+                PostgresArray(summaries.map(\.lastUpdated)), PostgresArray(summaries.map(\.deliveredDate)),
+                PostgresArray(summaries.map(\.bounceType)), PostgresArray(summaries.map(\.bounceSubType)),
+                PostgresArray(summaries.map(\.bounceDetails)), PostgresArray(summaries.map(\.complaintType)),
+            ])
+    }
+}
+
+/// The facts of a `message.requested` / `message.triggered` event a log summary keeps.
+struct LogRequest {
+    var position: Int64
+    var createdSeconds: Int64
+    var recipientSubject: String?
+    var recipientAddress: String?
+    var recipientName: String?
+    var templateID: String?
+    var templateName: String?
+    var templateVersion: String?
+    var locale: String?
+    var brandID: String?
+    var ownerID: String?
+    var emailType: String?
+    var msgDetails: JSON?
+
+    /// `personal` is the opened sealed part, nil when its key was destroyed.
+    init(_ event: RecordedEvent, personal: JSONObject?) {
+        let d = event.data
+        let occurred = d["occurred_at"]?.int64Value ?? Int64(event.recordedAt * 1000)
+        position = event.position
+        createdSeconds = MessageLogEvent(status: .requested, occurredAtMilliseconds: occurred).occurredAtSeconds
+        recipientSubject = d["recipient_subject"]?.stringValue
+        let recipient = personal?["recipient"]
+        recipientAddress = recipient?["address"]?.stringValue
+        recipientName = recipient?["name"]?.stringValue
+        templateID = d["template_id"]?.textValue
+        templateName = d["template_name"]?.textValue
+        templateVersion = d["template_version"]?.textValue
+        locale = d["locale"]?.stringValue
+        brandID = d["brand_id"]?.textValue
+        ownerID = d["owner_id"]?.textValue
+        emailType = d["email_type"]?.stringValue
+        msgDetails = personal?["msg_details"].flatMap { $0.isNull ? nil : $0 }
+    }
+}
+
+/// The status fields of a log summary, from its timeline.
+struct LogSummary {
+    var status: String?
+    var message: String?
+    var state: String
+    var sentAt: Int64?
+    var lastUpdated: Int64?
+    var deliveredDate: Int64?
+    var bounceType: String?
+    var bounceSubType: String?
+    var bounceDetails: String?
+    var complaintType: String?
+
+    init(_ t: LogTimeline) {
+        status = t.currentStatus?.rawValue
+        message = t.currentMessage
+        state = (t.state ?? .sent).rawValue
+        sentAt = t.sentAt
+        lastUpdated = t.lastUpdated
+        deliveredDate = t.deliveredDate
+        bounceType = t.bounceType
+        bounceSubType = t.bounceSubType
+        bounceDetails = t.bounceDetails
+        complaintType = t.complaintType
+    }
+}
