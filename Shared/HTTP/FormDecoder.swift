@@ -12,7 +12,7 @@ public enum FormDecoder {
     /// Decodes `body`; throws 400 for malformed percent-encoding, non-UTF-8 or bad keys.
     public static func decode(_ body: [UInt8]) throws(HTTPError) -> JSON {
         let root = FormNode()
-        root.content = .object(FormNode.Members())
+        root.kind = .object
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let (rawKey, rawValue) = splitOnce(pair, UInt8(ascii: "="))
             guard let key = PercentDecoding.decode(rawKey, plusAsSpace: true),
@@ -47,65 +47,61 @@ public enum FormDecoder {
 
 }
 
-/// The tree a form is decoded into before it becomes `JSON`: nodes are mutated in place and
-/// object keys are hashed, so decoding stays linear in the body size (rebuilding `JSON` values
-/// per pair, with their linear key lookup, made a large hostile form quadratic).
+/// The tree a form is decoded into before it becomes `JSON`: nodes are mutated in place (plain
+/// stored properties of a class, never copied) and object keys are hashed, so decoding stays
+/// linear in the body size. Rebuilding `JSON` values per pair, with their linear key lookup,
+/// made a large hostile form quadratic.
 private final class FormNode {
-    struct Members {
-        var order: [String] = []
-        var children: [String: FormNode] = [:]
-    }
+    enum Kind { case null, string, array, object }
 
-    enum Content {
-        case null
-        case string(String)
-        case array([FormNode])
-        case object(Members)
-    }
-
-    var content = Content.null
+    var kind = Kind.null
+    var string = ""
+    var items: [FormNode] = []
+    var order: [String] = []
+    var children: [String: FormNode] = [:]
 
     /// Sets the value at `path` below this node: an empty component appends to an array, any
     /// other selects an object member; a node of the other kind is replaced. A later value wins.
     func insert(_ value: String, at path: ArraySlice<String>) {
         var node = self
-        var path = path
-        while let key = path.first {
-            path = path.dropFirst()
+        for key in path {
             if key.isEmpty {
+                node.become(.array)
                 let child = FormNode()
-                var items: [FormNode] = []
-                if case .array(let existing) = node.content { items = existing }
-                node.content = .null  // drop the second reference so appending does not copy
-                items.append(child)
-                node.content = .array(items)
+                node.items.append(child)
                 node = child
             } else {
-                var members = Members()
-                if case .object(let existing) = node.content { members = existing }
-                node.content = .null
-                let next: FormNode
-                if let existing = members.children[key] {
-                    next = existing
+                node.become(.object)
+                if let existing = node.children[key] {
+                    node = existing
                 } else {
-                    next = FormNode()
-                    members.children[key] = next
-                    members.order.append(key)
+                    let child = FormNode()
+                    node.children[key] = child
+                    node.order.append(key)
+                    node = child
                 }
-                node.content = .object(members)
-                node = next
             }
         }
-        node.content = .string(value)
+        node.become(.string)
+        node.string = value
+    }
+
+    /// Switches to `kind`, dropping the content of any other kind.
+    private func become(_ kind: Kind) {
+        guard self.kind != kind else { return }
+        self.kind = kind
+        string = ""
+        items = []
+        order = []
+        children = [:]
     }
 
     var json: JSON {
-        switch content {
+        switch kind {
         case .null: return .null
-        case .string(let s): return .string(s)
-        case .array(let items): return .array(items.map(\.json))
-        case .object(let members):
-            return .object(JSONObject(members.order.map { ($0, members.children[$0]!.json) }))
+        case .string: return .string(string)
+        case .array: return .array(items.map(\.json))
+        case .object: return .object(JSONObject(order.map { ($0, children[$0]!.json) }))
         }
     }
 }
