@@ -11,16 +11,17 @@ public enum FormDecoder {
 
     /// Decodes `body`; throws 400 for malformed percent-encoding, non-UTF-8 or bad keys.
     public static func decode(_ body: [UInt8]) throws(HTTPError) -> JSON {
-        var root = JSON.object(JSONObject())
+        let root = FormNode()
+        root.kind = .object
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let (rawKey, rawValue) = splitOnce(pair, UInt8(ascii: "="))
             guard let key = PercentDecoding.decode(rawKey, plusAsSpace: true),
                 let value = PercentDecoding.decode(rawValue, plusAsSpace: true)
             else { throw HTTPError(.badRequest, "invalid form encoding") }
             let path = try keyPath(key)
-            root = insert(.string(value), at: path[...], into: root)
+            root.insert(value, at: path[...])
         }
-        return root
+        return root.json
     }
 
     /// Splits `a[b][c]` into `["a", "b", "c"]`; `[]` gives an empty component (append).
@@ -44,16 +45,63 @@ public enum FormDecoder {
         return path
     }
 
-    private static func insert(_ value: JSON, at path: ArraySlice<String>, into node: JSON) -> JSON {
-        guard let key = path.first else { return value }
-        let rest = path.dropFirst()
-        if key.isEmpty {
-            var array = node.arrayValue ?? []
-            array.append(insert(value, at: rest, into: .null))
-            return .array(array)
+}
+
+/// The tree a form is decoded into before it becomes `JSON`: nodes are mutated in place (plain
+/// stored properties of a class, never copied) and object keys are hashed, so decoding stays
+/// linear in the body size. Rebuilding `JSON` values per pair, with their linear key lookup,
+/// made a large hostile form quadratic.
+private final class FormNode {
+    enum Kind { case null, string, array, object }
+
+    var kind = Kind.null
+    var string = ""
+    var items: [FormNode] = []
+    var order: [String] = []
+    var children: [String: FormNode] = [:]
+
+    /// Sets the value at `path` below this node: an empty component appends to an array, any
+    /// other selects an object member; a node of the other kind is replaced. A later value wins.
+    func insert(_ value: String, at path: ArraySlice<String>) {
+        var node = self
+        for key in path {
+            if key.isEmpty {
+                node.become(.array)
+                let child = FormNode()
+                node.items.append(child)
+                node = child
+            } else {
+                node.become(.object)
+                if let existing = node.children[key] {
+                    node = existing
+                } else {
+                    let child = FormNode()
+                    node.children[key] = child
+                    node.order.append(key)
+                    node = child
+                }
+            }
         }
-        var object = node.objectValue ?? JSONObject()
-        object[key] = insert(value, at: rest, into: object[key] ?? .null)
-        return .object(object)
+        node.become(.string)
+        node.string = value
+    }
+
+    /// Switches to `kind`, dropping the content of any other kind.
+    private func become(_ kind: Kind) {
+        guard self.kind != kind else { return }
+        self.kind = kind
+        string = ""
+        items = []
+        order = []
+        children = [:]
+    }
+
+    var json: JSON {
+        switch kind {
+        case .null: return .null
+        case .string: return .string(string)
+        case .array: return .array(items.map(\.json))
+        case .object: return .object(JSONObject(order.map { ($0, children[$0]!.json) }))
+        }
     }
 }

@@ -76,10 +76,30 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public private(set) var members: [(key: String, value: JSON)]
 
     public init() { members = [] }
+    /// Builds an object from `members` in order; for a repeated key the last value wins (at the
+    /// first occurrence's position). Linear time even for many keys.
     public init(_ members: [(String, JSON)]) {
         self.members = []
-        for (k, v) in members { self[k] = v }
+        self.members.reserveCapacity(members.count)
+        if members.count <= JSONObject.linearLimit {
+            for (k, v) in members { self[k] = v }
+            return
+        }
+        // A hash index keeps a hostile body with 100,000 keys from costing n² comparisons.
+        var index: [String: Int] = [:]
+        index.reserveCapacity(members.count)
+        for (k, v) in members {
+            if let i = index[k] {
+                self.members[i].value = v
+            } else {
+                index[k] = self.members.count
+                self.members.append((k, v))
+            }
+        }
     }
+
+    /// Up to this many members, linear scans beat building a hash index.
+    static let linearLimit = 16
     public init(dictionaryLiteral elements: (String, JSON)...) { self.init(elements) }
 
     public var count: Int { members.count }
@@ -104,7 +124,14 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.members.count == rhs.members.count else { return false }
-        for (k, v) in lhs.members where rhs[k] != v { return false }
+        if lhs.members.count <= linearLimit {
+            for (k, v) in lhs.members where rhs[k] != v { return false }
+            return true
+        }
+        var index: [String: JSON] = [:]
+        index.reserveCapacity(rhs.members.count)
+        for (k, v) in rhs.members { index[k] = v }
+        for (k, v) in lhs.members where index[k] != v { return false }
         return true
     }
     public func hash(into hasher: inout Hasher) {

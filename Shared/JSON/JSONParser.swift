@@ -99,11 +99,13 @@ struct JSONByteParser {
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
         index += 1  // {
-        var object = JSONObject()
+        // Collected first and deduplicated once by `JSONObject.init`, in linear time: inserting
+        // one by one would compare every key with every earlier one.
+        var members: [(String, JSON)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(object)
+            return .object(JSONObject())
         }
         while true {
             skipWhitespace()
@@ -115,14 +117,14 @@ struct JSONByteParser {
             guard bytes[index] == UInt8(ascii: ":") else { throw fail(.unexpectedCharacter) }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue(depth: depth)
+            members.append((key, try parseValue(depth: depth)))
             skipWhitespace()
             guard index < bytes.count else { throw fail(.unexpectedEnd) }
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(object)
+                return .object(JSONObject(members))
             default: throw fail(.unexpectedCharacter)
             }
         }
