@@ -6,7 +6,8 @@
 extension EventCatalog {
     // MARK: Templates. Stream: `template-<template id>`.
 
-    /// A template was created. Clear: `template_id` ("tem_" + 24 hex), `name`, `occurred_at` (ms).
+    /// A template was created. Clear: `template_id` ("tem_" + 24 hex), `name`, `locale` (its default
+    /// locale), `occurred_at` (ms).
     /// Always followed in the same append by its first `templateVersionAdded`.
     public static let templateCreated = "template.created"
     /// A version of a template was saved (it parsed). Clear: `template_id`, `version_id`
