@@ -1,3 +1,4 @@
+import Crypto
 import DeliveryService
 import EventStore
 import Foundation
@@ -17,16 +18,17 @@ struct DeliveryHarness {
 
     static func start(
         smtpPort: Int? = nil, transport: String? = nil, maxAttempts: Int = 3, retryBase: String = "0.2",
-        databaseURL: String? = nil
+        databaseURL: String? = nil, masterKey: String? = nil, smtpTimeout: Int = 5
     ) async throws -> DeliveryHarness {
         var env = [
             "MAIL_FROM_DOMAIN": fromDomain, "MAIL_MAX_ATTEMPTS": String(maxAttempts), "MAIL_RETRY_BASE_SECONDS": retryBase,
         ]
         if let smtpPort {
-            env["MAIL_TRANSPORT"] = "smtp://127.0.0.1:\(smtpPort)?tls=none&timeout=5&connect_timeout=2&sessions=2"
+            env["MAIL_TRANSPORT"] = "smtp://127.0.0.1:\(smtpPort)?tls=none&timeout=\(smtpTimeout)&connect_timeout=2&sessions=2"
         } else {
             env["MAIL_TRANSPORT"] = transport ?? "file://" + NSTemporaryDirectory() + "delivery-tests-" + UUID().uuidString
         }
+        if let masterKey { env["MASTER_KEY"] = masterKey }
         let configuration = try TestServices.configuration(databaseURL: databaseURL, extra: env)
         let app = try await DeliveryService.start(configuration: configuration, port: 0)
         return DeliveryHarness(
