@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import EventStore
 import JSON
 import TestSupport
 import Testing
@@ -147,6 +148,61 @@ import Testing
         _ = try await b.waitForEvent(late, "message.sent")
         #expect(try await waitForMail(smtp, count: 12).count == 12)
         await b.shutdown()
+        smtp.stop()
+    }
+}
+
+@Suite struct TransportSecurityAndErasureTests {
+    @Test func startTLSAndAuthThroughTheTransportURL() async throws {
+        let directory = try TemporaryDirectory()
+        let certificate = try ThrowawayCertificate(in: directory)
+        let smtp = try SMTPFixture(startTLS: certificate, auth: (user: "mailer", password: "s3cr%t"))
+        let h = try await DeliveryHarness.start(
+            transport: "smtp://mailer:s3cr%25t@localhost:\(smtp.port)?tls=required&ca=\(certificate.certificatePath)&timeout=5")
+        let id = try await h.createTemplate(subject: "Secure", html: "<p>tls</p>")
+        let r = try await h.client.send("POST", "/send", json: ["email_id": .string(id), "recipient": ["address": "t@example.com"]])
+        let logID = try #require(r.json["receipt_id"]?.stringValue)
+        _ = try await h.waitForEvent(logID, "message.sent")
+        let mail = try #require(try await waitForMail(smtp, count: 1).first)
+        #expect(mail.tls)
+        #expect(mail.authenticated)
+        #expect(mail.subject == "Secure")
+        await h.shutdown()
+        smtp.stop()
+    }
+
+    @Test func erasedRecipientsAreNotRenderedOrSent() async throws {
+        let smtp = try SMTPFixture()
+        let h = try await DeliveryHarness.start(smtpPort: smtp.port)
+        let id = try await h.createTemplate(subject: "Hi {{first_name}}", html: "h")
+        try await h.addCustomer(email: "erase@example.com", attributes: ["first_name": "Eve"])
+        let r = try await h.client.send("POST", "/send", json: ["email_id": .string(id), "recipient": ["address": "erase@example.com"]])
+        let logID = try #require(r.json["receipt_id"]?.stringValue)
+        _ = try await h.waitForEvent(logID, "message.sent")
+        #expect(try await waitForMail(smtp, count: 1).first?.subject == "Hi Eve")
+
+        // Erase the customer as ingest does: destroy the key, append the tombstone.
+        let app = h.app
+        let subject = try #require(try await h.messageEvents(logID).first?.data["recipient_subject"]?.stringValue)
+        try await app.store.pool.withConnection { c in _ = try app.vault.destroyKey(tenant: "site1", subjectHash: subject, on: c) }
+        let tomb = try await app.store.append(
+            StreamAppend(
+                tenant: "site1", stream: "customer-" + subject,
+                events: [
+                    NewEvent(
+                        type: "customer.deleted",
+                        data: ["subject": .string(subject), "erased_subjects": [.string(subject)], "occurred_at": 1])
+                ]))
+        try await app.waitForConsistency(tomb.checkpoint)
+        let rows = try await app.store.pool.execute("SELECT count(*) FROM delivery_customers WHERE tenant = 'site1'")
+        #expect(rows.rows.first?.int(0) == 0)
+        // A resend of the erased recipient's log cannot be opened any more: dropped, not sent.
+        let resend = try await h.client.send("POST", "/resend", json: ["log_id": .string(logID)])
+        #expect(resend.status == 200)
+        let events = try await h.waitForEvent(logID, "message.dropped")
+        #expect(events.last?.data["reason"] == "the recipient's data was erased")
+        #expect(try smtp.received().count == 1)
+        await h.shutdown()
         smtp.stop()
     }
 }

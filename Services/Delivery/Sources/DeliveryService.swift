@@ -1,3 +1,4 @@
+import Dispatch
 import EventStore
 import HTTP
 import Mail
@@ -29,7 +30,13 @@ public enum DeliveryService: ServiceDefinition {
         _ = app.addProjection(BrandProjection())
         _ = app.addProjection(CustomerProjection(vault: app.vault))
         _ = app.addProjection(SuppressionProjection(vault: app.vault))
-        _ = app.addProjection(OutboxProjection(onPending: { [worker] in worker.wake() }))
+        // The projection calls back inside its transaction, before the rows are visible: wake
+        // the worker again shortly after, when the commit has happened.
+        _ = app.addProjection(
+            OutboxProjection(onPending: { [worker] in
+                worker.wake()
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20)) { worker.wake() }
+            }))
         app.addWorker(worker)
 
         let ctx = DeliveryContext(app: app, readModel: readModel, settings: settings)
