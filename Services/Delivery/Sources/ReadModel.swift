@@ -124,6 +124,21 @@ struct DeliveryReadModel: Sendable {
             attributes: (try? JSON.parse(Array((r[0] ?? "{}").utf8)))?.objectValue ?? [:], locale: r[1])
     }
 
+    /// The customers whose emails hash to `emailSubjects` (most recently updated wins), by subject.
+    func customers(tenant: String, emailSubjects: [String], on c: PostgresConnection) throws -> [String: CustomerRecord] {
+        let rows = try c.execute(
+            """
+            SELECT DISTINCT ON (email_subject) email_subject, attributes::text, locale FROM delivery_customers
+            WHERE tenant = $1 AND email_subject = ANY($2::text[]) ORDER BY email_subject, updated DESC
+            """, [tenant, PostgresArray(emailSubjects)])
+        var out: [String: CustomerRecord] = [:]
+        for r in rows.rows {
+            out[r[0] ?? ""] = CustomerRecord(
+                attributes: (try? JSON.parse(Array((r[1] ?? "{}").utf8)))?.objectValue ?? [:], locale: r[2])
+        }
+        return out
+    }
+
     /// The suppressions among `subjects`, by subject.
     func suppressions(tenant: String, subjects: [String], on c: PostgresConnection) throws -> [String: SuppressionRecord] {
         let rows = try c.execute(

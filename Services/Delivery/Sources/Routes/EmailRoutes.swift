@@ -119,13 +119,14 @@ enum EmailRoutes {
         let vault = ctx.app.vault
         let subjects = try candidates.map { try vault.addressSubject(tenant: tenant, address: $0.request.to, on: c) }
         let suppressed = try ctx.readModel.suppressions(tenant: tenant, subjects: subjects, on: c)
+        let customers = try ctx.readModel.customers(tenant: tenant, emailSubjects: subjects, on: c)
         var outcomes: [Outcome] = []
         for (candidate, subject) in zip(candidates, subjects) {
             if let s = suppressed[subject] {
                 outcomes.append(.refused(index: candidate.index, status: 422, message: "the recipient is suppressed (\(s.reason))"))
                 continue
             }
-            let customer = try ctx.readModel.customer(tenant: tenant, emailSubject: subject, on: c)
+            let customer = customers[subject]
             guard
                 let version = TemplateVersionChoice.choose(
                     candidate.template, requestedLocale: nil, customerLocale: customer?.locale, versionName: nil)

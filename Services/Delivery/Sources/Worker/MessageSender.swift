@@ -23,6 +23,8 @@ struct MessageSender: Sendable {
     let settings: DeliverySettings
     let transport: any MailTransport
     let composer: MessageComposer
+    /// Template versions never change once saved: keep the ones already loaded.
+    let versions = TemplateVersionCache()
 
     func send(_ due: DueMessage) async {
         guard let message = MessageIdentity(parsing: due.messageHex) else { return }
@@ -133,17 +135,21 @@ struct MessageSender: Sendable {
             }
             guard let personal = loaded.0 else { return .refused("the recipient's data was erased") }
             if let suppression = loaded.2 { return .refused("the recipient is suppressed (\(suppression.reason))") }
-            guard let template = try await readModel.template(tenant: tenant, id: requested.string("template_id") ?? "") else {
-                return .refused("the template no longer exists")
-            }
             let versionID = requested.string("template_version_id")
-            let version =
-                template.versions.first { $0.id == versionID }
-                ?? template.versions.last {
-                    $0.name == requested.string("template_version") && $0.locale == requested.string("locale")
-                }
-                ?? TemplateVersionChoice.choose(
-                    template, requestedLocale: requested.string("locale"), customerLocale: loaded.1?.locale, versionName: nil)
+            var version = versionID.flatMap { versions.get(tenant: tenant, id: $0) }
+            if version == nil {
+                guard let template = try await readModel.template(tenant: tenant, id: requested.string("template_id") ?? "")
+                else { return .refused("the template no longer exists") }
+                for v in template.versions { versions.put(tenant: tenant, v) }
+                version =
+                    template.versions.first { $0.id == versionID }
+                    ?? template.versions.last {
+                        $0.name == requested.string("template_version") && $0.locale == requested.string("locale")
+                    }
+                    ?? TemplateVersionChoice.choose(
+                        template, requestedLocale: requested.string("locale"), customerLocale: loaded.1?.locale,
+                        versionName: nil)
+            }
             guard let version else { return .refused("the template has no version to send") }
             var brand: JSONObject?
             if let brandID = requested.string("brand_id") {
