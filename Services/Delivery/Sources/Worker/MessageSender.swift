@@ -12,6 +12,9 @@ struct DueMessage: Sendable, Hashable {
     var messageHex: String
     var version: Int64
     var attempts: Int
+
+    /// Tenant and message: what identifies a send in flight.
+    var key: String { tenant + "\u{0}" + messageHex }
 }
 
 /// Sends one due message: appends `queued`, composes and hands the email to the transport,

@@ -25,7 +25,8 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     }()
 
     struct State {
-        var inFlight: Set<DueMessage> = []
+        /// Messages being sent, by tenant and message (whatever version the row had when picked).
+        var inFlight: Set<String> = []
         var isLeader = false
     }
 
@@ -118,13 +119,13 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                 if free > 0 {
                     for due in try pickDue(c, limit: free + state.withLock { $0.inFlight.count }) {
                         guard started < free else { break }
-                        let fresh = state.withLock { $0.inFlight.insert(due).inserted }
+                        let fresh = state.withLock { $0.inFlight.insert(due.key).inserted }
                         guard fresh else { continue }
                         started += 1
                         let sender = self.sender
                         Task {
                             await sender.send(due)
-                            self.state.withLock { _ = $0.inFlight.remove(due) }
+                            self.state.withLock { _ = $0.inFlight.remove(due.key) }
                             self.wake()
                         }
                     }
