@@ -145,6 +145,8 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--sessions", type=int, default=8, help="SMTP sessions (MAIL_TRANSPORT sessions=)")
     parser.add_argument("--concurrency", type=int, default=32, help="MAIL_CONCURRENCY")
+    parser.add_argument("--file-transport", action="store_true",
+                        help="write .eml files instead of using SMTP (isolates delivery from the sink)")
     parser.add_argument("--ceiling-connections", type=int, default=8)
     parser.add_argument("--ceiling-messages", type=int, default=500, help="per connection")
     args = parser.parse_args()
@@ -166,6 +168,11 @@ def main():
                    MAIL_TRANSPORT="smtp://127.0.0.1:%d?tls=none&sessions=%d" % (sink.port, args.sessions),
                    MAIL_CONCURRENCY=str(args.concurrency), MAIL_FROM_DOMAIN="bench.example", DB_POOL_SIZE="16",
                    MASTER_KEY="bench:" + base64.b64encode(os.urandom(32)).decode())
+        if args.file_transport:
+            outbox = os.path.join(workdir, "outbox")
+            os.makedirs(outbox)
+            env["MAIL_TRANSPORT"] = "file://" + outbox
+            sink.count = lambda: len(os.listdir(outbox))
         service = subprocess.Popen([args.binary], env=env, stdout=subprocess.DEVNULL)
         wait_port(port, timeout=60)
         api = API(port)

@@ -106,8 +106,11 @@ struct DeliveryReadModel: Sendable {
 
     /// The brand's saved body (the `brand.saved` data), or nil.
     func brand(tenant: String, id: String) async throws -> JSONObject? {
-        let rows = try await pool.execute(
-            "SELECT body::text FROM delivery_brands WHERE tenant = $1 AND brand_id = $2", [tenant, id])
+        try await pool.withConnection { try brand(tenant: tenant, id: id, on: $0) }
+    }
+
+    func brand(tenant: String, id: String, on c: PostgresConnection) throws -> JSONObject? {
+        let rows = try c.execute("SELECT body::text FROM delivery_brands WHERE tenant = $1 AND brand_id = $2", [tenant, id])
         guard let text = rows.rows.first?[0] else { return nil }
         return try JSON.parse(Array(text.utf8)).objectValue
     }

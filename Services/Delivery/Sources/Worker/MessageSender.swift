@@ -117,27 +117,41 @@ struct MessageSender: Sendable {
         case unavailable(String)
     }
 
+    /// What `compose` reads from the database for one message.
+    private struct Loaded: Sendable {
+        var requested: RecordedEvent
+        /// The opened `sealed` part; nil when the recipient was erased.
+        var personal: JSON?
+        var customer: CustomerRecord?
+        var suppression: SuppressionRecord?
+        var brand: JSONObject?
+    }
+
     /// Loads the request, template, brand and customer, and builds the email.
     private func compose(_ due: DueMessage, _ message: MessageIdentity, stream: String) async -> Composed {
         do {
-            let events = try await app.store.readStream(tenant: due.tenant, stream: stream)
-            guard
-                let requested = events.last(where: {
-                    $0.type == EventCatalog.messageRequested || $0.type == EventCatalog.messageTriggered
-                }), let sealed = requested.string("sealed"), let keyID = requested.keyID
-            else { return .refused("the message request is missing") }
+            // One pooled job loads everything the email needs.
             let tenant = due.tenant
-            let subject = requested.string("recipient_subject") ?? ""
             let vault = app.vault
             let readModel = self.readModel
-            let loaded: (JSON?, CustomerRecord?, SuppressionRecord?) = try await app.store.pool.withConnection { c in
-                let personal = try vault.open(sealed, keyID: keyID, tenant: tenant, on: c)
-                let customer = try readModel.customer(tenant: tenant, emailSubject: subject, on: c)
-                let suppression = try readModel.suppressions(tenant: tenant, subjects: [subject], on: c)[subject]
-                return (personal, customer, suppression)
+            let loaded = try await app.store.pool.withConnection { c -> Loaded? in
+                let events = try EventReader.readStream(tenant: tenant, stream: stream, on: c)
+                guard
+                    let requested = events.last(where: {
+                        $0.type == EventCatalog.messageRequested || $0.type == EventCatalog.messageTriggered
+                    }), let sealed = requested.string("sealed"), let keyID = requested.keyID
+                else { return nil }
+                let subject = requested.string("recipient_subject") ?? ""
+                return Loaded(
+                    requested: requested, personal: try vault.open(sealed, keyID: keyID, tenant: tenant, on: c),
+                    customer: try readModel.customer(tenant: tenant, emailSubject: subject, on: c),
+                    suppression: try readModel.suppressions(tenant: tenant, subjects: [subject], on: c)[subject],
+                    brand: try requested.string("brand_id").flatMap { try readModel.brand(tenant: tenant, id: $0, on: c) })
             }
-            guard let personal = loaded.0 else { return .refused("the recipient's data was erased") }
-            if let suppression = loaded.2 { return .refused("the recipient is suppressed (\(suppression.reason))") }
+            guard let loaded else { return .refused("the message request is missing") }
+            let requested = loaded.requested
+            guard let personal = loaded.personal else { return .refused("the recipient's data was erased") }
+            if let suppression = loaded.suppression { return .refused("the recipient is suppressed (\(suppression.reason))") }
             let versionID = requested.string("template_version_id")
             var version = versionID.flatMap { versions.get(tenant: tenant, id: $0) }
             if version == nil {
@@ -150,18 +164,14 @@ struct MessageSender: Sendable {
                         $0.name == requested.string("template_version") && $0.locale == requested.string("locale")
                     }
                     ?? TemplateVersionChoice.choose(
-                        template, requestedLocale: requested.string("locale"), customerLocale: loaded.1?.locale,
+                        template, requestedLocale: requested.string("locale"), customerLocale: loaded.customer?.locale,
                         versionName: nil)
             }
             guard let version else { return .refused("the template has no version to send") }
-            var brand: JSONObject?
-            if let brandID = requested.string("brand_id") {
-                brand = try await readModel.brand(tenant: tenant, id: brandID)
-            }
             return .mail(
                 composer.compose(
-                    message: message, personal: personal, version: version, brand: brand,
-                    customerAttributes: loaded.1?.attributes ?? [:]))
+                    message: message, personal: personal, version: version, brand: loaded.brand,
+                    customerAttributes: loaded.customer?.attributes ?? [:]))
         } catch {
             // The database is unavailable: a temporary failure like any other.
             return .unavailable("database unavailable while preparing the message")
