@@ -147,6 +147,7 @@ def main():
     parser.add_argument("--concurrency", type=int, default=32, help="MAIL_CONCURRENCY")
     parser.add_argument("--file-transport", action="store_true",
                         help="write .eml files instead of using SMTP (isolates delivery from the sink)")
+    parser.add_argument("--verbose", action="store_true", help="print projection lag and pool use at acceptance")
     parser.add_argument("--ceiling-connections", type=int, default=8)
     parser.add_argument("--ceiling-messages", type=int, default=500, help="per connection")
     args = parser.parse_args()
@@ -195,6 +196,13 @@ def main():
         with ThreadPoolExecutor(args.clients) as pool:
             list(pool.map(post, range(args.requests)))
         accepted = time.time()
+        if args.verbose:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/metrics")
+            for line in conn.getresponse().read().decode().splitlines():
+                if line.startswith(("projection_lag", "db_pool", "eventstore_committed")):
+                    print("  at acceptance:", line)
+            print("  sink count at acceptance:", sink.count() - before)
         delivered = sink.wait_for(before + total)
         result = {
             "messages": total,

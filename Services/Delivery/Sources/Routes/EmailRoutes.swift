@@ -120,6 +120,8 @@ enum EmailRoutes {
         let subjects = try candidates.map { try vault.addressSubject(tenant: tenant, address: $0.request.to, on: c) }
         let suppressed = try ctx.readModel.suppressions(tenant: tenant, subjects: subjects, on: c)
         let customers = try ctx.readModel.customers(tenant: tenant, emailSubjects: subjects, on: c)
+        let keys = try vault.keysForWriting(
+            tenant: tenant, subjectHashes: zip(candidates, subjects).filter { suppressed[$0.1] == nil }.map(\.1), on: c)
         var outcomes: [Outcome] = []
         for (candidate, subject) in zip(candidates, subjects) {
             if let s = suppressed[subject] {
@@ -144,8 +146,9 @@ enum EmailRoutes {
             let planned = MessageRequest(
                 identity: message, template: candidate.template, version: version, brandID: candidate.request.brandID,
                 emailType: candidate.request.type.rawValue, recipientSubject: subject, personal: personal)
-            outcomes.append(
-                .planned(index: candidate.index, planned, try vault.sealPart(personal, tenant: tenant, subject: subject, on: c)))
+            guard let key = keys[subject] else { throw PostgresError(code: .serverError) }
+            let sealed = SealedPart(subject: subject, sealed: try vault.seal(personal, with: key, tenant: tenant), keyID: key.id)
+            outcomes.append(.planned(index: candidate.index, planned, sealed))
         }
         return outcomes
     }
