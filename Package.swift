@@ -68,6 +68,11 @@ let package = Package(
             name: "delivery", dependencies: ["DeliveryService", "Service"], path: "Services/Delivery/Main",
             swiftSettings: swiftSettings),
 
+        // MARK: Benchmarks (run by bench/*.sh, never by the tests)
+        .executableTarget(
+            name: "eventstore-bench", dependencies: ["EventStore", "Postgres", "JSON"], path: "bench/EventStoreBench",
+            swiftSettings: swiftSettings),
+
         // MARK: Tests
         .target(
             name: "TestSupport", dependencies: ["Postgres", "EventStore", "JSON", "HTTP", "Service", "Crypto"], path: "Tests/Support",
@@ -84,6 +89,9 @@ let package = Package(
         .testTarget(
             name: "PrivacyTests", dependencies: ["Privacy", "EventStore", "Postgres", "TestSupport", "JSON", "Crypto"],
             path: "Tests/PrivacyTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SystemTests", dependencies: ["TestSupport", "JSON", "ingest", "query", "delivery"], path: "Tests/SystemTests",
+            swiftSettings: swiftSettings),
         .testTarget(name: "MailTests", dependencies: ["Mail"], path: "Tests/MailTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"],
@@ -99,6 +107,10 @@ let package = Package(
             name: "DeliveryTests",
             dependencies: ["DeliveryService", "Service", "TestSupport", "JSON", "HTTP", "EventStore", "Mail"],
             path: "Tests/DeliveryTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RoutesTests",
+            dependencies: ["IngestService", "QueryService", "DeliveryService", "Service", "HTTP", "TestSupport", "JSON"],
+            path: "Tests/RoutesTests", swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

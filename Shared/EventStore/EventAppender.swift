@@ -164,52 +164,66 @@ public final class EventAppender: @unchecked Sendable {
         }
     }
 
+    /// One batch in two round trips: a read of what the plan needs (existing ids, stream heads,
+    /// live keys), then one INSERT statement that is its own transaction: it locks the keys it
+    /// relies on (FOR SHARE), inserts every row, and sends one NOTIFY. A concurrent writer that
+    /// took a version first makes the statement fail on the unique index, and the batch is
+    /// planned again; a key destroyed in between makes it insert nothing, and likewise.
     private func commit(_ batch: [Pending], on connection: PostgresConnection) throws -> [Result<AppendResult, any Error>] {
         let units = batch.map(\.unit)
-        return try connection.transaction {
-            let keys = AppendPlanner.streamKeys(units)
-            let ids = units.flatMap { $0.flatMap { $0.events.map(\.id) } }
-            // Existing ids (idempotent retries) and stream heads in one round trip each.
+        let keys = AppendPlanner.streamKeys(units)
+        let ids = units.flatMap { $0.flatMap { $0.events.map(\.id) } }
+        let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap(\.keyID) } }))
+        while true {
             var existing: [UUID: AppendPlanner.ExistingEvent] = [:]
-            let found = try connection.execute(
-                "SELECT event_id, position, tx_id::text, tenant, stream, version FROM events WHERE event_id = ANY($1::uuid[])",
-                [PostgresArray(ids.map { $0.uuidString.lowercased() })])
-            for r in found.rows {
-                guard let id = r[0].flatMap(UUID.init(uuidString:)) else { continue }
-                existing[id] = .init(
-                    position: r.int64(1) ?? 0, transactionID: UInt64(r[2] ?? "0") ?? 0, tenant: r[3] ?? "",
-                    stream: r[4] ?? "", version: r.int64(5) ?? 0)
-            }
             var heads: [AppendPlanner.StreamKey: Int64] = [:]
-            let headRows = try connection.execute(
+            var liveKeys = Set<UUID>()
+            let lookup = try connection.execute(
                 """
-                SELECT k.tenant, k.stream,
+                SELECT 'id', event_id::text, position, tx_id::text, tenant, stream, version
+                  FROM events WHERE event_id = ANY($1::uuid[])
+                UNION ALL
+                SELECT 'head', NULL, NULL, NULL, k.tenant, k.stream,
                        (SELECT e.version FROM events e WHERE e.tenant = k.tenant AND e.stream = k.stream
                         ORDER BY e.version DESC LIMIT 1)
-                FROM unnest($1::text[], $2::text[]) AS k(tenant, stream)
-                """, [PostgresArray(keys.map(\.tenant)), PostgresArray(keys.map(\.stream))])
-            for r in headRows.rows {
-                heads[.init(tenant: r[0] ?? "", stream: r[1] ?? "")] = r.int64(2) ?? 0
+                  FROM unnest($2::text[], $3::text[]) AS k(tenant, stream)
+                UNION ALL
+                SELECT 'key', key_id::text, NULL, NULL, NULL, NULL, NULL
+                  FROM subject_keys WHERE key_id = ANY($4::uuid[])
+                """,
+                [
+                    PostgresArray(ids.map { $0.uuidString.lowercased() }), PostgresArray(keys.map(\.tenant)),
+                    PostgresArray(keys.map(\.stream)), PostgresArray(keyIDs.map { $0.uuidString.lowercased() }),
+                ])
+            for r in lookup.rows {
+                switch r[0] {
+                case "id":
+                    guard let id = r[1].flatMap(UUID.init(uuidString:)) else { continue }
+                    existing[id] = .init(
+                        position: r.int64(2) ?? 0, transactionID: UInt64(r[3] ?? "0") ?? 0, tenant: r[4] ?? "",
+                        stream: r[5] ?? "", version: r.int64(6) ?? 0)
+                case "head":
+                    heads[.init(tenant: r[4] ?? "", stream: r[5] ?? "")] = r.int64(6) ?? 0
+                default:
+                    if let id = r[1].flatMap(UUID.init(uuidString:)) { liveKeys.insert(id) }
+                }
             }
 
-            // Personal-data keys the events are sealed with must still exist; FOR SHARE keeps an
-            // erasure from destroying them until this transaction ends.
-            var liveKeys = Set<UUID>()
-            let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap(\.keyID) } }))
-            if !keyIDs.isEmpty {
-                let live = try connection.execute(
-                    "SELECT key_id FROM subject_keys WHERE key_id = ANY($1::uuid[]) FOR SHARE",
-                    [PostgresArray(keyIDs.map { $0.uuidString.lowercased() })])
-                for r in live.rows { if let id = r[0].flatMap(UUID.init(uuidString:)) { liveKeys.insert(id) } }
-            }
             let (outcomes, rows) = AppendPlanner.plan(units: units, existing: existing, heads: heads, liveKeys: liveKeys)
             var inserted: [UUID: (position: Int64, tx: UInt64)] = [:]
             if !rows.isEmpty {
+                let needed = Set(rows.compactMap(\.event.keyID))
                 let returned = try connection.execute(
                     """
-                    INSERT INTO events (event_id, tenant, stream, version, type, data, metadata)
-                    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[])
-                    RETURNING event_id, position, tx_id::text
+                    WITH locked AS (
+                        SELECT key_id FROM subject_keys WHERE key_id = ANY($8::uuid[]) FOR SHARE
+                    ), ins AS (
+                        INSERT INTO events (event_id, tenant, stream, version, type, data, metadata)
+                        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[])
+                        WHERE (SELECT count(*) FROM locked) = $9
+                        RETURNING event_id, position, tx_id
+                    )
+                    SELECT event_id, position, tx_id::text AS tx_text, (SELECT pg_notify($10, '')) IS NULL FROM ins
                     """,
                     [
                         PostgresArray(rows.map { $0.event.id.uuidString.lowercased() }),
@@ -219,12 +233,15 @@ public final class EventAppender: @unchecked Sendable {
                         PostgresArray(rows.map(\.event.type)),
                         PostgresArray(rows.map(\.event.dataText)),
                         PostgresArray(rows.map(\.event.metadataText)),
+                        PostgresArray(needed.map { $0.uuidString.lowercased() }),
+                        needed.count,
+                        configuration.notifyChannel,
                     ])
+                if returned.isEmpty { continue }  // a key was destroyed meanwhile: plan again
                 for r in returned.rows {
                     guard let id = r[0].flatMap(UUID.init(uuidString:)) else { continue }
                     inserted[id] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
                 }
-                try connection.execute("SELECT pg_notify($1, '')", [configuration.notifyChannel])
             }
 
             var rowsByUnit: [Int: [AppendPlanner.Row]] = [:]

@@ -11,7 +11,7 @@ import Postgres
 /// can appear behind the checkpoint. Events are ordered by (transaction id, position), and the
 /// checkpoint is that pair.
 public enum EventReader {
-    static let columns = "position, event_id, tenant, stream, version, type, data, metadata, tx_id::text, extract(epoch from recorded_at)"
+    static let columns = "position, event_id, tenant, stream, version, type, data, metadata, tx_id::text AS tx_text, extract(epoch from recorded_at) AS recorded_epoch"
 
     /// Up to `limit` events after `checkpoint` in commit order.
     public static func read(after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection) throws -> [RecordedEvent] {
@@ -20,7 +20,7 @@ public enum EventReader {
             SELECT \(columns) FROM events
             WHERE (tx_id, position) > ($1::xid8, $2::bigint)
               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY tx_id, position
+            ORDER BY events.tx_id, events.position
             LIMIT $3
             """, [String(checkpoint.transactionID), checkpoint.position, limit])
         return try rows.rows.map(decode)
@@ -29,7 +29,7 @@ public enum EventReader {
     /// All events of one stream in version order.
     public static func readStream(tenant: String, stream: String, on connection: PostgresConnection) throws -> [RecordedEvent] {
         let rows = try connection.execute(
-            "SELECT \(columns) FROM events WHERE tenant = $1 AND stream = $2 ORDER BY version", [tenant, stream])
+            "SELECT \(columns) FROM events WHERE tenant = $1 AND stream = $2 ORDER BY events.version", [tenant, stream])
         return try rows.rows.map(decode)
     }
 

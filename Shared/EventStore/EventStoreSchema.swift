@@ -61,5 +61,19 @@ public enum EventStoreSchema {
                 );
                 CREATE UNIQUE INDEX subject_keys_one_live_key ON subject_keys (tenant, subject);
                 """),
+        Migration(
+            version: 3, name: "projection failures",
+            sql: """
+                -- Events a projection could not apply after repeated tries, set aside so the
+                -- projection stays live; an operator can fix the cause and rebuild.
+                CREATE TABLE projection_failures (
+                    name      text NOT NULL,
+                    position  bigint NOT NULL,
+                    event_id  uuid NOT NULL,
+                    error     text NOT NULL,
+                    failed_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (name, position)
+                );
+                """),
     ]
 }

@@ -6,8 +6,8 @@ import Synchronization
 /// the checkpoint in the same transaction. One runner per projection is active across all
 /// replicas (a session advisory lock); the others stand by and take over when it goes away.
 public final class ProjectionRunner: @unchecked Sendable {
-    // @unchecked Sendable: the connection is used only by the runner's thread; shared state is
-    // in `progress` (a Mutex) and `stopFlag` (an Atomic).
+    // @unchecked Sendable: the connection and `lastErrorText` are used only by the runner's
+    // thread; shared state is in `progress` (a Mutex) and the flags (Atomics).
 
     public struct Configuration: Sendable {
         public var url: String
@@ -28,6 +28,8 @@ public final class ProjectionRunner: @unchecked Sendable {
     private let stopFlag = Atomic<Bool>(false)
     private let rebuildRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
+    /// The last apply error (runner thread only).
+    private var lastErrorText = ""
 
     public init(projection: any Projection, configuration: Configuration, notifier: EventNotifier) {
         self.projection = projection
@@ -73,6 +75,7 @@ public final class ProjectionRunner: @unchecked Sendable {
         var connection: PostgresConnection?
         var isLeader = false
         var checkpoint = Checkpoint.start
+        var failuresAtCheckpoint = 0
         let key = Self.lockKey(projection.name)
         while !isStopping {
             let seen = notifier.current
@@ -104,13 +107,18 @@ public final class ProjectionRunner: @unchecked Sendable {
                     checkpoint = .start
                     progress.reset()
                 }
-                let events = try EventReader.read(after: checkpoint, limit: configuration.batchSize, on: c)
+                // After repeated failures at one checkpoint, go one event at a time to find the
+                // poison event; after more, set it aside (recorded) so the projection stays live.
+                let limit = failuresAtCheckpoint >= 2 ? 1 : configuration.batchSize
+                let events = try EventReader.read(after: checkpoint, limit: limit, on: c)
                 if events.isEmpty {
                     progress.caughtUp(at: checkpoint)
                     notifier.wait(after: seen, timeout: configuration.pollInterval)
                     continue
                 }
                 let next = events.last!.checkpoint
+                let skip = failuresAtCheckpoint >= 5 && events.count == 1
+                let lastError = self.lastErrorText
                 let applied: Bool = try c.transaction {
                     // The stored checkpoint must still be ours: if not, someone else applied.
                     let row = try c.execute(
@@ -118,13 +126,23 @@ public final class ProjectionRunner: @unchecked Sendable {
                         [projection.name])
                     let stored = Checkpoint(transactionID: UInt64(row[0][0] ?? "0") ?? 0, position: row[0].int64(1) ?? 0)
                     guard stored == checkpoint else { return false }
-                    try projection.apply(events, on: c)
+                    if skip {
+                        try c.execute(
+                            """
+                            INSERT INTO projection_failures (name, position, event_id, error) VALUES ($1, $2, $3, $4)
+                            ON CONFLICT DO NOTHING
+                            """, [projection.name, events[0].position, events[0].id, lastError])
+                    } else {
+                        try projection.apply(events, on: c)
+                    }
                     try c.execute(
                         "UPDATE projection_checkpoints SET tx_id = $2::xid8, position = $3, updated_at = now() WHERE name = $1",
                         [projection.name, String(next.transactionID), next.position])
                     return true
                 }
                 if applied {
+                    if skip { progress.recordSkipped() }
+                    failuresAtCheckpoint = 0
                     checkpoint = next
                     progress.advanced(to: next, lastEventTime: events.last!.recordedAt, count: events.count)
                 } else {
@@ -132,6 +150,9 @@ public final class ProjectionRunner: @unchecked Sendable {
                 }
             } catch {
                 progress.recordError()
+                failuresAtCheckpoint += 1
+                // The error's type and SQLSTATE only: server messages can quote row values.
+                lastErrorText = String(describing: type(of: error)) + ((error as? PostgresError)?.sqlState.map { " " + $0 } ?? "")
                 if connection?.isConnected == false {
                     connection = nil
                     isLeader = false
@@ -162,6 +183,7 @@ public final class ProjectionProgress: Sendable {
         var lastEventTime: Double = 0
         var applied = 0
         var errors = 0
+        var skipped = 0
         var lastCaughtUp = Date.distantPast
     }
     private let state = Mutex(State())
@@ -174,6 +196,8 @@ public final class ProjectionProgress: Sendable {
     public var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
     public var appliedEvents: Int { state.withLock { $0.applied } }
     public var errorCount: Int { state.withLock { $0.errors } }
+    /// Events set aside (recorded in `projection_failures`) because applying them kept failing.
+    public var skippedEvents: Int { state.withLock { $0.skipped } }
 
     /// Seconds between now and the commit time of the newest applied event while behind; 0 when
     /// caught up.
@@ -193,6 +217,7 @@ public final class ProjectionProgress: Sendable {
     func setLeader(_ leader: Bool) { state.withLock { $0.isLeader = leader } }
     func reset() { state.withLock { $0.checkpoint = .start; $0.caughtUp = false } }
     func recordError() { state.withLock { $0.errors += 1 } }
+    func recordSkipped() { state.withLock { $0.skipped += 1 } }
     func caughtUp(at checkpoint: Checkpoint) {
         state.withLock {
             $0.checkpoint = checkpoint

@@ -37,6 +37,17 @@ public final class PersonalDataVault: Sendable {
         return hasher.authenticationCode(for: Array(subject.utf8)).prefix(16).hexString
     }
 
+    /// The subject hash when the tenant's key is already in memory (no database round trip).
+    public func cachedSubjectHash(tenant: String, subject: String) -> String? {
+        guard let h = tenantHashers.withLock({ $0[tenant] }) else { return nil }
+        return h.authenticationCode(for: Array(subject.utf8)).prefix(16).hexString
+    }
+
+    /// The subject's writing key when it is already in memory.
+    public func cachedKeyForWriting(tenant: String, subjectHash: String) -> SubjectKey? {
+        writeKeys.withLock { $0[tenant + "\u{0}" + subjectHash] }
+    }
+
     private func tenantHasher(_ tenant: String, on connection: PostgresConnection) throws -> HMACSHA256 {
         if let h = tenantHashers.withLock({ $0[tenant] }) { return h }
         let fresh = masterKeys.wrap(SymmetricKey.generate())

@@ -62,7 +62,7 @@ public struct ServiceConfiguration: Sendable {
     public var environment: EnvironmentReader
 
     /// A fixed, publicly known key so a local run works with no setup. Never use it for real data.
-    public static let developmentMasterKey = "dev:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+    public static let developmentMasterKey = "dev:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZCEhISE="
 
     /// Reads the configuration; throws `ConfigurationError` naming the first bad variable.
     public init(environment: EnvironmentReader = EnvironmentReader(), defaultPort: Int) throws {

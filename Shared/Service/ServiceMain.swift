@@ -39,8 +39,8 @@ extension ServiceDefinition {
 public enum ServiceMain {
     public static func run<S: ServiceDefinition>(_ service: S.Type) async -> Never {
         let arguments = CommandLine.arguments.dropFirst()
-        for a in arguments where a != "--migrate-only" {
-            FileHandle.standardError.write(Data("\(S.name): unknown argument (try --migrate-only)\n".utf8))
+        for a in arguments where a != "--migrate-only" && a != "--rotate-master-key" {
+            FileHandle.standardError.write(Data("\(S.name): unknown argument (try --migrate-only or --rotate-master-key)\n".utf8))
             exit(2)
         }
         let configuration: ServiceConfiguration
@@ -65,12 +65,30 @@ public enum ServiceMain {
                 exit(1)
             }
         }
+        if arguments.contains("--rotate-master-key") {
+            // Re-wraps every tenant and subject key under the active (first) master key.
+            let app = ServiceApp(name: S.name, configuration: configuration)
+            do {
+                try await app.migrate(component: S.name, migrations: S.migrations)
+                let vault = app.vault
+                let moved = try await app.store.pool.withConnection { try vault.rotateMasterKey(on: $0) }
+                print("rewrapped \(moved) keys under master key \(configuration.masterKeys.activeID)")
+                await app.shutdown()
+                exit(0)
+            } catch {
+                FileHandle.standardError.write(Data("\(S.name): rotation failed: \(error)\n".utf8))
+                exit(1)
+            }
+        }
         // Wait for the database at start (containers may start before it is ready).
         var app: ServiceApp?
         var attempt = 0
         while app == nil {
             do {
                 app = try await S.start(configuration: configuration)
+            } catch let error as ConfigurationError {
+                FileHandle.standardError.write(Data("\(S.name): configuration error: \(error)\n".utf8))
+                exit(2)
             } catch {
                 attempt += 1
                 FileHandle.standardError.write(Data("\(S.name): start failed (\(error)); retrying\n".utf8))

@@ -191,10 +191,12 @@ func event(_ type: String = "thing_happened", _ data: JSON = ["n": 1], id: UUID 
         }
         // Tailing reader.
         var seen: [Int64] = []
+        var trace: [String] = []
         var checkpoint = Checkpoint.start
         let deadline = Date().addingTimeInterval(60)
         while seen.count < expected && Date() < deadline {
             let batch = try await store.read(after: checkpoint, limit: 7)
+            if !batch.isEmpty { trace.append("after \(checkpoint) -> " + batch.map { "\($0.position)@\($0.transactionID)" }.joined(separator: ",")) }
             for e in batch { seen.append(e.position) }
             if let last = batch.last { checkpoint = last.checkpoint } else { try await Task.sleep(for: .milliseconds(1)) }
         }
@@ -212,6 +214,11 @@ func event(_ type: String = "thing_happened", _ data: JSON = ["n": 1], id: UUID 
         #expect(Set(seen).count == seen.count, "an event was seen twice")
         let all = try await store.pool.execute("SELECT position FROM events ORDER BY tx_id, position").rows.compactMap { $0.int64(0) }
         #expect(seen == all, "reader order differs from commit order")
+        if seen != all {
+            let dump = try await store.pool.execute("SELECT position, tx_id::text, type FROM events ORDER BY position")
+            print("TRACE", trace.prefix(12).joined(separator: " | "))
+            print("DUMP", dump.rows.map { "\($0[0] ?? "")@\($0[1] ?? "")" }.joined(separator: " "))
+        }
     }
 }
 

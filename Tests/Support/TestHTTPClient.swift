@@ -75,6 +75,7 @@ public struct TestHTTPClient: Sendable {
 
     public struct ClientError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     static func exchange(port: Int, request: [UInt8]) throws -> Response {

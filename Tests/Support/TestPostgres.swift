@@ -133,3 +133,8 @@ final class TestCluster: Sendable {
         return "postgresql://postgres@127.0.0.1:\(port)/postgres"
     }
 }
+
+/// Where the PostgreSQL client and server programs are (pg_dump for erasure tests).
+public enum TestPostgresBinaries {
+    public static func directory() throws -> String { try TestCluster.binDirectory() }
+}

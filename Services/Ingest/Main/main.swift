@@ -1,1 +1,4 @@
-print("not yet")
+import IngestService
+import Service
+
+await ServiceMain.run(IngestService.self)

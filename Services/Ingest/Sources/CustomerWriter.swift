@@ -1,0 +1,143 @@
+import Domain
+import EventStore
+import Foundation
+import HTTP
+import JSON
+import Postgres
+import Privacy
+import Service
+
+/// Turns validated commands into sealed events and appends them. Personal fields go into the
+/// `sealed` member under the customer's key; the stream is named by the keyed hash.
+struct CustomerWriter: Sendable {
+    let app: ServiceApp
+
+    var vault: PersonalDataVault { app.vault }
+
+    /// The subject hash of a customer id or address (cached per tenant after first use).
+    func subject(tenant: String, _ id: String) async throws -> String {
+        if let s = vault.cachedSubjectHash(tenant: tenant, subject: id) { return s }
+        let vault = self.vault
+        return try await app.store.pool.withConnection { try vault.subjectHash(tenant: tenant, subject: id, on: $0) }
+    }
+
+    func key(tenant: String, subject: String) async throws -> PersonalDataVault.SubjectKey {
+        if let k = vault.cachedKeyForWriting(tenant: tenant, subjectHash: subject) { return k }
+        let vault = self.vault
+        return try await app.store.pool.withConnection { try vault.keyForWriting(tenant: tenant, subjectHash: subject, on: $0) }
+    }
+
+    static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    func metadata(_ request: HTTPRequest, tenant: String, keyID: UUID?) -> JSON {
+        var m: JSONObject = ["request_id": .string(request.requestID), "actor": .string(tenant)]
+        if let keyID { m["key_id"] = .string(keyID.uuidString.lowercased()) }
+        return .object(m)
+    }
+
+    /// A sealed event for `subject`'s stream.
+    func sealedEvent(
+        type: String, id: UUID, tenant: String, subject: String, clear: JSONObject, personal: JSON, request: HTTPRequest
+    ) async throws -> NewEvent {
+        let key = try await self.key(tenant: tenant, subject: subject)
+        var data = clear
+        data["subject"] = .string(subject)
+        data["sealed"] = .string(try vault.seal(personal, with: key, tenant: tenant))
+        return NewEvent(id: id, type: type, data: .object(data), metadata: metadata(request, tenant: tenant, keyID: key.id), keyID: key.id)
+    }
+
+    func upsert(
+        _ u: CustomerUpsert, source: String, tenant: String, eventID: UUID, request: HTTPRequest
+    ) async throws -> StreamAppend {
+        let subject = try await self.subject(tenant: tenant, u.id)
+        let event = try await sealedEvent(
+            type: EventCatalog.customerUpserted, id: eventID, tenant: tenant, subject: subject,
+            clear: ["source": .string(source), "occurred_at": .int64(Self.nowMilliseconds())], personal: u.sealedPart,
+            request: request)
+        return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
+    }
+
+    func track(_ t: TrackedEvent, tenant: String, eventID: UUID, request: HTTPRequest) async throws -> StreamAppend {
+        let subject = try await self.subject(tenant: tenant, t.customerID)
+        let id = t.clientEventID.map { DeterministicID.uuid("track|\(tenant)|\(subject)|\($0)") } ?? eventID
+        let event = try await sealedEvent(
+            type: EventCatalog.customerEventTracked, id: id, tenant: tenant, subject: subject,
+            clear: ["name": .string(t.name), "occurred_at": .int64(t.timestampMilliseconds ?? Self.nowMilliseconds())],
+            personal: t.sealedPart, request: request)
+        return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
+    }
+
+    /// What erasing a customer involves: the tombstone and audit events, and the subjects whose
+    /// keys are destroyed. nil when the customer does not exist (never created, or deleted).
+    struct Erasure: Sendable {
+        let appends: [StreamAppend]
+        let subjects: [String]
+    }
+
+    func erasure(customerID: String, tenant: String, eventID: (Int) -> UUID, request: HTTPRequest) async throws -> Erasure? {
+        let subject = try await self.subject(tenant: tenant, customerID)
+        let stream = EventCatalog.customerStream(subject: subject)
+        let vault = self.vault
+        // Read the stream: does the customer exist, and which addresses did it have?
+        let (exists, version, emails) = try await app.store.pool.withConnection { c -> (Bool, Int64, [String]) in
+            let events = try EventReader.readStream(tenant: tenant, stream: stream, on: c)
+            let lastDelete = events.lastIndex { $0.type == EventCatalog.customerDeleted }
+            let live = events[(lastDelete.map { $0 + 1 } ?? 0)...]
+            var emails: [String] = []
+            var exists = false
+            for e in live where e.type == EventCatalog.customerUpserted {
+                exists = true
+                if let sealed = e.data["sealed"]?.stringValue, let keyText = e.metadata["key_id"]?.stringValue,
+                    let keyID = UUID(uuidString: keyText),
+                    let personal = try? vault.open(sealed, keyID: keyID, tenant: tenant, on: c),
+                    let email = personal["email"]?.stringValue, !emails.contains(email)
+                {
+                    emails.append(email)
+                }
+            }
+            return (exists, events.last?.version ?? 0, emails)
+        }
+        guard exists else { return nil }
+        var subjects = [subject]
+        for email in emails {
+            let s = try await self.subject(tenant: tenant, email)
+            if !subjects.contains(s) { subjects.append(s) }
+        }
+        let now = Self.nowMilliseconds()
+        let erased = JSON.array(subjects.map { .string($0) })
+        let tombstone = NewEvent(
+            id: eventID(0), type: EventCatalog.customerDeleted,
+            data: ["subject": .string(subject), "erased_subjects": erased, "occurred_at": .int64(now)],
+            metadata: metadata(request, tenant: tenant, keyID: nil))
+        let audit = NewEvent(
+            id: eventID(1), type: EventCatalog.erasureRecorded,
+            data: ["subject": .string(subject), "erased_subjects": erased, "actor": .string(tenant), "occurred_at": .int64(now)],
+            metadata: metadata(request, tenant: tenant, keyID: nil))
+        return Erasure(
+            appends: [
+                StreamAppend(tenant: tenant, stream: stream, expected: .exact(version), events: [tombstone]),
+                StreamAppend(tenant: tenant, stream: EventCatalog.auditStream, events: [audit]),
+            ], subjects: subjects)
+    }
+
+    /// Destroys the keys of erased subjects (crypto-shredding).
+    func destroyKeys(tenant: String, subjects: [String]) async throws {
+        let vault = self.vault
+        try await app.store.pool.withConnection { c in
+            for s in subjects { try vault.destroyKey(tenant: tenant, subjectHash: s, on: c) }
+        }
+    }
+
+    /// Appends; when an erasure destroyed a key meanwhile, forgets it and rebuilds once.
+    func append(_ build: () async throws -> [StreamAppend]) async throws -> AppendResult {
+        let units = try await build()
+        do {
+            return try await app.store.append(units)
+        } catch AppendError.keyDestroyed {
+            for u in units {
+                if let s = u.events.first?.data["subject"]?.stringValue { vault.forgetWritingKey(tenant: u.tenant, subjectHash: s) }
+            }
+            return try await app.store.append(try await build())
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Postgres
+
+/// A PostgreSQL cluster of a test's own, which the test may stop and start again (outage tests).
+/// Shares nothing with the process-wide cluster.
+public final class PrivateCluster: Sendable {
+    let directory: String
+    let bin: String
+    let port: Int
+    let asPostgres: Bool
+
+    /// The URL of its `postgres` database.
+    public var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
+
+    public init() throws {
+        bin = try TestCluster.binDirectory()
+        asPostgres = getuid() == 0
+        directory = NSTemporaryDirectory() + "mailplatform-private-" + UUID().uuidString.prefix(8)
+        port = TestCluster.freePort()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if asPostgres { try TestCluster.run(["/bin/chown", "postgres:postgres", directory], asPostgres: false) }
+        try TestCluster.run(
+            ["\(bin)/initdb", "-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"],
+            asPostgres: asPostgres)
+        try start()
+    }
+
+    public func start() throws {
+        try TestCluster.run(
+            [
+                "\(bin)/pg_ctl", "-D", "\(directory)/data", "-o",
+                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
+                "-l", "\(directory)/log", "-w", "-t", "60", "start",
+            ], asPostgres: asPostgres)
+    }
+
+    /// Stops the server at once (`immediate`: like a crash of the database).
+    public func stop() throws {
+        try TestCluster.run(["\(bin)/pg_ctl", "-D", "\(directory)/data", "-m", "immediate", "-w", "stop"], asPostgres: asPostgres)
+    }
+
+    /// Stops it and removes its files.
+    public func destroy() {
+        try? stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
