@@ -147,6 +147,7 @@ def main():
     parser.add_argument("--concurrency", type=int, default=32, help="MAIL_CONCURRENCY")
     parser.add_argument("--file-transport", action="store_true",
                         help="write .eml files instead of using SMTP (isolates delivery from the sink)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the sink")
     parser.add_argument("--verbose", action="store_true", help="print projection lag and pool use at acceptance")
     parser.add_argument("--ceiling-connections", type=int, default=8)
     parser.add_argument("--ceiling-messages", type=int, default=500, help="per connection")
@@ -203,7 +204,29 @@ def main():
                 if line.startswith(("projection_lag", "db_pool", "eventstore_committed")):
                     print("  at acceptance:", line)
             print("  sink count at acceptance:", sink.count() - before)
-        delivered = sink.wait_for(before + total)
+        try:
+            delivered = sink.wait_for(before + total, timeout=args.timeout)
+        except SystemExit as e:
+            print(e)
+            psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
+            subprocess.run([psql, database, "-c",
+                            "SELECT state, attempts, count(*), min(due_at) - now() AS next_due FROM delivery_outbox "
+                            "GROUP BY 1, 2 ORDER BY 1, 2"])
+            subprocess.run([psql, database, "-c",
+                            "SELECT type, count(*) FROM events GROUP BY 1 ORDER BY 1"])
+            subprocess.run([psql, database, "-c", "SELECT * FROM projection_checkpoints"])
+            subprocess.run([psql, database, "-c",
+                            "SELECT e.tx_id, min(e.position), max(e.position), count(*), "
+                            "count(*) FILTER (WHERE o.message_hex IS NULL AND e.type = 'message.requested') AS missing "
+                            "FROM events e LEFT JOIN delivery_outbox o ON o.message_hex = substr(e.stream, 9) "
+                            "GROUP BY 1 HAVING count(*) FILTER (WHERE o.message_hex IS NULL AND e.type = 'message.requested') > 0 "
+                            "ORDER BY 1 LIMIT 20"])
+            subprocess.run([psql, database, "-c", "SELECT pg_snapshot_xmin(pg_current_snapshot()), "
+                            "(SELECT max(tx_id) FROM events)"])
+            subprocess.run([psql, database, "-c",
+                            "SELECT data->>'reason' AS reason, count(*) FROM events WHERE type = 'message.failed_to_send' "
+                            "GROUP BY 1 ORDER BY 2 DESC LIMIT 5"])
+            raise
         result = {
             "messages": total,
             "accepted_per_second": round(total / (accepted - start)),
