@@ -85,6 +85,46 @@ public final class PersonalDataVault: Sendable {
         return key
     }
 
+    /// The live keys of many subjects at once (created where missing), in two statements
+    /// instead of two per subject: for batch writes such as `/v1/Email/`.
+    public func keysForWriting(tenant: String, subjectHashes: [String], on connection: PostgresConnection) throws
+        -> [String: SubjectKey]
+    {
+        var found: [String: SubjectKey] = [:]
+        var missing: [String] = []
+        writeKeys.withLock { cache in
+            for s in Set(subjectHashes) {
+                if let k = cache[tenant + "\u{0}" + s] { found[s] = k } else { missing.append(s) }
+            }
+        }
+        guard !missing.isEmpty else { return found }
+        var ids: [String?] = []
+        var wrapped: [String?] = []
+        for _ in missing {
+            ids.append(UUID().uuidString.lowercased())
+            wrapped.append(PostgresBytes(masterKeys.wrap(SymmetricKey.generate())).postgresText)
+        }
+        try connection.execute(
+            """
+            INSERT INTO subject_keys (key_id, tenant, subject, master_key_id, wrapped_key)
+            SELECT k.id::uuid, $1, k.subject, $2, k.wrapped::bytea
+            FROM unnest($3::text[], $4::text[], $5::text[]) AS k(id, subject, wrapped)
+            ON CONFLICT (tenant, subject) DO NOTHING
+            """, [tenant, masterKeys.activeID, PostgresArray(ids), PostgresArray(missing), PostgresArray(wrapped)])
+        let rows = try connection.execute(
+            "SELECT subject, key_id, wrapped_key FROM subject_keys WHERE tenant = $1 AND subject = ANY($2::text[])",
+            [tenant, PostgresArray(missing)])
+        for r in rows.rows {
+            guard let subject = r[0], let id = r[1].flatMap(UUID.init(uuidString:)), let w = r.bytes(2) else { continue }
+            let key = SubjectKey(id: id, key: try masterKeys.unwrap(w))
+            writeKeys.withLock { $0[tenant + "\u{0}" + subject] = key }
+            readKeys.withLock { $0[id] = key.key }
+            found[subject] = key
+        }
+        guard found.count == Set(subjectHashes).count else { throw PostgresError(code: .serverError) }
+        return found
+    }
+
     /// Forgets a cached writing key (after the appender refused it as destroyed).
     public func forgetWritingKey(tenant: String, subjectHash: String) {
         _ = writeKeys.withLock { $0.removeValue(forKey: tenant + "\u{0}" + subjectHash) }

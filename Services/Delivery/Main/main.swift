@@ -1,1 +1,4 @@
-print("not yet")
+import DeliveryService
+import Service
+
+await ServiceMain.run(DeliveryService.self)

@@ -1,0 +1,55 @@
+import Dispatch
+import EventStore
+import HTTP
+import Mail
+import Service
+
+/// The `delivery` executable: templates and brands, sending (`/send`, `/v1/Email/`, `/resend`),
+/// the suppression list, and the outbox worker that hands messages to the mail transport and
+/// records every step as message events.
+public enum DeliveryService: ServiceDefinition {
+    public static let name = "delivery"
+    public static let defaultPort = 8082
+    public static var migrations: [Migration] { DeliverySchema.migrations }
+
+    public static func build(_ app: ServiceApp) throws -> Router {
+        let settings = try DeliverySettings(app.configuration.environment)
+        let transport: any MailTransport
+        do {
+            transport = try settings.transport.makeTransport()
+        } catch {
+            throw ConfigurationError("MAIL_TRANSPORT: the TLS configuration cannot be loaded")
+        }
+        let readModel = DeliveryReadModel(pool: app.store.pool)
+        let sender = MessageSender(
+            app: app, readModel: readModel, settings: settings, transport: transport,
+            composer: MessageComposer(fromDomain: settings.fromDomain, defaultFrom: settings.defaultFrom))
+        let worker = OutboxWorker(url: app.configuration.databaseURL, sender: sender, concurrency: settings.concurrency)
+
+        _ = app.addProjection(TemplateProjection())
+        _ = app.addProjection(BrandProjection())
+        _ = app.addProjection(CustomerProjection(vault: app.vault))
+        _ = app.addProjection(SuppressionProjection(vault: app.vault))
+        // The projection calls back inside its transaction, before the rows are visible: wake
+        // the worker again shortly after, when the commit has happened.
+        _ = app.addProjection(
+            OutboxProjection(onPending: { [worker] in
+                worker.wake()
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20)) { worker.wake() }
+            }))
+        app.addWorker(worker)
+
+        let ctx = DeliveryContext(app: app, readModel: readModel, settings: settings)
+        var router = Router()
+        for prefix in ["/", "/api/v1"] {
+            router.group(prefix) { r in
+                TemplateRoutes.add(to: &r, ctx)
+                SendRoutes.add(to: &r, ctx)
+            }
+        }
+        BrandRoutes.add(to: &router, ctx)
+        EmailRoutes.add(to: &router, ctx)
+        SuppressionRoutes.add(to: &router, ctx)
+        return router
+    }
+}

@@ -1,0 +1,82 @@
+import EventStore
+
+/// The delivery service's read tables (component `delivery`). All rows are tenant-scoped; all
+/// are rebuilt from the event table by the projections.
+enum DeliverySchema {
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1, name: "templates, brands, customers, suppressions, outbox",
+            sql: """
+                CREATE TABLE IF NOT EXISTS delivery_templates (
+                    tenant          text NOT NULL,
+                    template_id     text NOT NULL,
+                    name            text NOT NULL,
+                    default_locale  text NOT NULL,
+                    created_at      bigint NOT NULL,
+                    PRIMARY KEY (tenant, template_id)
+                );
+                CREATE TABLE IF NOT EXISTS delivery_template_versions (
+                    tenant       text NOT NULL,
+                    template_id  text NOT NULL,
+                    version_id   text NOT NULL,
+                    name         text NOT NULL,
+                    subject      text NOT NULL,
+                    html         text NOT NULL,
+                    text         text,
+                    locale       text NOT NULL,
+                    created_at   bigint NOT NULL,
+                    position     bigint NOT NULL,
+                    PRIMARY KEY (tenant, version_id)
+                );
+                CREATE INDEX IF NOT EXISTS delivery_template_versions_by_template
+                    ON delivery_template_versions (tenant, template_id, position);
+                CREATE TABLE IF NOT EXISTS delivery_brands (
+                    tenant      text NOT NULL,
+                    brand_id    text NOT NULL,
+                    body        json NOT NULL,
+                    updated_at  bigint NOT NULL,
+                    PRIMARY KEY (tenant, brand_id)
+                );
+                CREATE TABLE IF NOT EXISTS delivery_customers (
+                    tenant         text NOT NULL,
+                    subject        text NOT NULL,
+                    customer_id    text NOT NULL,
+                    email          text,
+                    email_subject  text,
+                    attributes     json NOT NULL,
+                    locale         text,
+                    created        bigint NOT NULL,
+                    updated        bigint NOT NULL,
+                    PRIMARY KEY (tenant, subject)
+                );
+                CREATE INDEX IF NOT EXISTS delivery_customers_by_email ON delivery_customers (tenant, email_subject);
+                CREATE TABLE IF NOT EXISTS delivery_suppressions (
+                    tenant           text NOT NULL,
+                    address_subject  text NOT NULL,
+                    address          text,
+                    reason           text NOT NULL,
+                    source           text NOT NULL,
+                    created_at       bigint NOT NULL,
+                    PRIMARY KEY (tenant, address_subject)
+                );
+                CREATE TABLE IF NOT EXISTS delivery_outbox (
+                    tenant             text NOT NULL,
+                    message_hex        text NOT NULL,
+                    state              text NOT NULL,
+                    due_at             timestamptz NOT NULL,
+                    lease_until        timestamptz,
+                    attempts           integer NOT NULL DEFAULT 0,
+                    version            bigint NOT NULL,
+                    template_id        text NOT NULL,
+                    template_name      text NOT NULL,
+                    version_name       text NOT NULL,
+                    locale             text NOT NULL,
+                    recipient_subject  text NOT NULL,
+                    created_at         bigint NOT NULL,
+                    PRIMARY KEY (tenant, message_hex)
+                );
+                CREATE INDEX IF NOT EXISTS delivery_outbox_due ON delivery_outbox (due_at) WHERE state = 'pending';
+                CREATE INDEX IF NOT EXISTS delivery_outbox_leased ON delivery_outbox (lease_until) WHERE state = 'sending';
+                """)
+    ]
+}

@@ -1,0 +1,208 @@
+import Crypto
+import Foundation
+import EventStore
+import JSON
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct WorkerTests {
+    /// Sends one message through `/send` and returns its log id.
+    func sendOne(_ h: DeliveryHarness, _ templateID: String, to: String = "x@example.com") async throws -> String {
+        let r = try await h.client.send("POST", "/send", json: ["email_id": .string(templateID), "recipient": ["address": .string(to)]])
+        try #require(r.status == 200, "\(r.text)")
+        return try #require(r.json["receipt_id"]?.stringValue)
+    }
+
+    @Test func temporaryFailureIsRetriedThenSent() async throws {
+        let smtp = try SMTPFixture(mode: .failFirst)
+        let h = try await DeliveryHarness.start(smtpPort: smtp.port, maxAttempts: 5)
+        let id = try await h.createTemplate(subject: "s", html: "h")
+        let logID = try await sendOne(h, id)
+        let events = try await h.waitForEvent(logID, "message.sent")
+        #expect(
+            events.map(\.type) == [
+                "message.requested", "message.queued", "message.failed_to_send", "message.queued", "message.sent",
+            ])
+        let failed = events[2].data
+        #expect(failed["status"] == "failed_to_send")
+        #expect(failed["attempt"] == 1)
+        #expect(failed["reason"]?.stringValue?.contains("451") == true)
+        let occurred = try #require(failed["occurred_at"]?.intValue)
+        let next = try #require(failed["next_retry_at"]?.intValue)
+        #expect(next >= occurred + 90 && next <= occurred + 250)
+        #expect(try await waitForMail(smtp, count: 1).count == 1)
+        await h.shutdown()
+        smtp.stop()
+    }
+
+    @Test func permanentFailureIsDroppedAtOnce() async throws {
+        let smtp = try SMTPFixture(mode: .reject)
+        let h = try await DeliveryHarness.start(smtpPort: smtp.port, maxAttempts: 5)
+        let id = try await h.createTemplate(subject: "s", html: "h")
+        let logID = try await sendOne(h, id)
+        let events = try await h.waitForEvent(logID, "message.dropped")
+        #expect(events.map(\.type) == ["message.requested", "message.queued", "message.dropped"])
+        let reason = try #require(events[2].data["reason"]?.stringValue)
+        #expect(reason.contains("550"))
+        #expect(events[2].data["message"] == .string(reason))
+        #expect(events[2].data["status"] == "dropped")
+        #expect(try smtp.received().isEmpty)
+        await h.shutdown()
+        smtp.stop()
+    }
+
+    @Test func serverDownIsRetriedUntilItComesBack() async throws {
+        let port = try freeLoopbackPort()
+        let h = try await DeliveryHarness.start(smtpPort: port, maxAttempts: 8, retryBase: "0.3")
+        let id = try await h.createTemplate(subject: "s", html: "h")
+        let logID = try await sendOne(h, id)
+        let events = try await h.waitForEvent(logID, "message.failed_to_send")
+        let failed = try #require(events.first { $0.type == "message.failed_to_send" }?.data)
+        #expect(failed["attempt"] == 1)
+        #expect((failed["next_retry_at"]?.intValue ?? 0) > (failed["occurred_at"]?.intValue ?? .max))
+        #expect(failed["reason"]?.stringValue?.isEmpty == false)
+        let smtp = try SMTPFixture(port: port)
+        let after = try await h.waitForEvent(logID, "message.sent")
+        #expect(after.filter { $0.type == "message.queued" }.count == after.filter { $0.type == "message.failed_to_send" }.count + 1)
+        #expect(try await waitForMail(smtp, count: 1).count == 1)
+        await h.shutdown()
+        smtp.stop()
+    }
+
+    @Test func givesUpAfterTheLastAttempt() async throws {
+        let port = try freeLoopbackPort()
+        let h = try await DeliveryHarness.start(smtpPort: port, maxAttempts: 2, retryBase: "0.1")
+        let id = try await h.createTemplate(subject: "s", html: "h")
+        let logID = try await sendOne(h, id)
+        let events = try await h.waitForEvent(logID, "message.dropped")
+        #expect(
+            events.map(\.type) == [
+                "message.requested", "message.queued", "message.failed_to_send", "message.queued", "message.dropped",
+            ])
+        #expect(events[4].data["reason"]?.stringValue?.hasPrefix("gave up after 2 attempts") == true)
+        await h.shutdown()
+    }
+
+    @Test func slowProviderDoesNotStallHTTP() async throws {
+        // A server that accepts connections and never answers.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        listen(listener, 64)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let h = try await DeliveryHarness.start(smtpPort: port, smtpTimeout: 1)
+        let id = try await h.createTemplate(subject: "s", html: "h")
+        var first = ""
+        for _ in 0..<3 { first = try await sendOne(h, id) }
+        _ = try await h.waitForEvent(first, "message.queued")
+        // Sends are hanging on the silent server; the API still answers at once.
+        let clock = ContinuousClock()
+        let start = clock.now
+        let more = try await sendOne(h, id)
+        let list = try await h.client.send("GET", "/templates")
+        #expect(clock.now - start < .seconds(2))
+        #expect(list.status == 200)
+        #expect(try await h.messageEvents(more).first?.type == "message.requested")
+        await h.shutdown()
+    }
+
+    @Test func oneActiveWorkerPerDatabaseAndStandbyTakesOver() async throws {
+        let smtp = try SMTPFixture()
+        let database = try TestPostgres.makeDatabase()
+        // Replicas share the database and the master key.
+        let masterKey = MasterKeyring.generateEntry(id: "shared")
+        let a = try await DeliveryHarness.start(smtpPort: smtp.port, databaseURL: database, masterKey: masterKey)
+        let id = try await a.createTemplate(subject: "n{{n}}", html: "h")
+        // `a` is alone, so its worker leads; `b` starts as a standby.
+        _ = try await a.waitForEvent(try await sendOne(a, id), "message.sent")
+        let b = try await DeliveryHarness.start(smtpPort: smtp.port, databaseURL: database, masterKey: masterKey)
+        var logs: [String] = []
+        for n in 0..<10 {
+            let client = n % 2 == 0 ? a.client : b.client
+            let r = try await client.send(
+                "POST", "/send", json: ["email_id": .string(id), "recipient": ["address": "m@example.com"], "email_data": ["n": .int(n)]])
+            try #require(r.status == 200, "\(r.text)")
+            logs.append(try #require(r.json["receipt_id"]?.stringValue))
+        }
+        for log in logs { _ = try await a.waitForEvent(log, "message.sent") }
+        let mails = try await waitForMail(smtp, count: 11)
+        #expect(mails.count == 11)
+        #expect(Set(mails.map(\.subject)).count == 11)
+        for log in logs {
+            #expect(try await a.messageEvents(log).filter { $0.type == "message.queued" }.count == 1)
+        }
+        // Stop the leader; the standby takes the lock (it retries every second) and sends.
+        await a.shutdown()
+        let r = try await b.client.send("POST", "/send", json: ["email_id": .string(id), "recipient": ["address": "late@example.com"]])
+        let late = try #require(r.json["receipt_id"]?.stringValue)
+        _ = try await b.waitForEvent(late, "message.sent")
+        #expect(try await waitForMail(smtp, count: 12).count == 12)
+        await b.shutdown()
+        smtp.stop()
+    }
+}
+
+@Suite struct TransportSecurityAndErasureTests {
+    @Test func startTLSAndAuthThroughTheTransportURL() async throws {
+        let directory = try TemporaryDirectory()
+        let certificate = try ThrowawayCertificate(in: directory)
+        let smtp = try SMTPFixture(startTLS: certificate, auth: (user: "mailer", password: "s3cr%t"))
+        let h = try await DeliveryHarness.start(
+            transport: "smtp://mailer:s3cr%25t@localhost:\(smtp.port)?tls=required&ca=\(certificate.certificatePath)&timeout=5")
+        let id = try await h.createTemplate(subject: "Secure", html: "<p>tls</p>")
+        let r = try await h.client.send("POST", "/send", json: ["email_id": .string(id), "recipient": ["address": "t@example.com"]])
+        let logID = try #require(r.json["receipt_id"]?.stringValue)
+        _ = try await h.waitForEvent(logID, "message.sent")
+        let mail = try #require(try await waitForMail(smtp, count: 1).first)
+        #expect(mail.tls)
+        #expect(mail.authenticated)
+        #expect(mail.subject == "Secure")
+        await h.shutdown()
+        smtp.stop()
+    }
+
+    @Test func erasedRecipientsAreNotRenderedOrSent() async throws {
+        let smtp = try SMTPFixture()
+        let h = try await DeliveryHarness.start(smtpPort: smtp.port)
+        let id = try await h.createTemplate(subject: "Hi {{first_name}}", html: "h")
+        try await h.addCustomer(email: "erase@example.com", attributes: ["first_name": "Eve"])
+        let r = try await h.client.send("POST", "/send", json: ["email_id": .string(id), "recipient": ["address": "erase@example.com"]])
+        let logID = try #require(r.json["receipt_id"]?.stringValue)
+        _ = try await h.waitForEvent(logID, "message.sent")
+        #expect(try await waitForMail(smtp, count: 1).first?.subject == "Hi Eve")
+
+        // Erase the customer as ingest does: destroy the key, append the tombstone.
+        let app = h.app
+        let subject = try #require(try await h.messageEvents(logID).first?.data["recipient_subject"]?.stringValue)
+        try await app.store.pool.withConnection { c in _ = try app.vault.destroyKey(tenant: "site1", subjectHash: subject, on: c) }
+        let tomb = try await app.store.append(
+            StreamAppend(
+                tenant: "site1", stream: "customer-" + subject,
+                events: [
+                    NewEvent(
+                        type: "customer.deleted",
+                        data: ["subject": .string(subject), "erased_subjects": [.string(subject)], "occurred_at": 1])
+                ]))
+        try await app.waitForConsistency(tomb.checkpoint)
+        let rows = try await app.store.pool.execute("SELECT count(*) FROM delivery_customers WHERE tenant = 'site1'")
+        #expect(rows.rows.first?.int(0) == 0)
+        // A resend of the erased recipient's log cannot be opened any more: dropped, not sent.
+        let resend = try await h.client.send("POST", "/resend", json: ["log_id": .string(logID)])
+        #expect(resend.status == 200)
+        let events = try await h.waitForEvent(logID, "message.dropped")
+        #expect(events.last?.data["reason"] == "the recipient's data was erased")
+        #expect(try smtp.received().count == 1)
+        await h.shutdown()
+        smtp.stop()
+    }
+}

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Delivery benchmark: messages/s from POST /v1/Email/ (100 messages a request) accepted
+durably, end to end to a loopback SMTP sink, and the sink's own ceiling measured alone.
+
+Usage: bench/delivery/run.py [--binary .build/release/delivery] [--requests 50] [--clients 4]
+                             [--sessions 8] [--concurrency 32]
+Needs PostgreSQL server binaries (a throwaway cluster is started unless DATABASE_URL is set)
+and `pip install aiosmtpd`.
+"""
+import argparse
+import base64
+import glob
+import json
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import http.client
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import Pool
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("nothing listens on port %d" % port)
+
+
+def start_postgres(workdir):
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        raise SystemExit("PostgreSQL server binaries not found; set DATABASE_URL")
+    bindir = os.path.dirname(bins[-1])
+    as_root = os.getuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        shutil.chown(workdir, "postgres", "postgres")
+    data = os.path.join(workdir, "data")
+    subprocess.run(prefix + [bindir + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8",
+                             "--locale=C"], check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    opts = "-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=on" % (port, workdir)
+    subprocess.run(prefix + [bindir + "/pg_ctl", "-D", data, "-o", opts, "-l", workdir + "/log", "-w", "start"],
+                   check=True, stdout=subprocess.DEVNULL)
+    stop = lambda: subprocess.run(prefix + [bindir + "/pg_ctl", "-D", data, "-m", "immediate", "stop"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return "postgresql://postgres@127.0.0.1:%d/postgres" % port, stop
+
+
+class Sink:
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.count_file = os.path.join(workdir, "sink-count")
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "sink.py"), "--port", str(self.port),
+                                      "--count-file", self.count_file], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def count(self):
+        try:
+            with open(self.count_file) as f:
+                return int(f.read() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def wait_for(self, target, timeout=600):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.count() >= target:
+                return time.time()
+            time.sleep(0.01)
+        raise SystemExit("the sink got %d of %d messages" % (self.count(), target))
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+MESSAGE = (b"From: bench@example.com\r\nTo: r@example.com\r\nSubject: ceiling\r\nMessage-ID: <x@bench>\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + b"hello world\r\n" * 20)
+
+
+def blast(args):
+    port, count = args
+    with smtplib.SMTP("127.0.0.1", port) as s:
+        for _ in range(count):
+            s.sendmail("bench@example.com", ["r@example.com"], MESSAGE)
+
+
+def sink_ceiling(sink, connections, per_connection):
+    start_count = sink.count()
+    start = time.time()
+    with Pool(connections) as pool:
+        pool.map(blast, [(sink.port, per_connection)] * connections)
+    end = sink.wait_for(start_count + connections * per_connection)
+    return connections * per_connection / (end - start)
+
+
+class API:
+    def __init__(self, port):
+        self.port = port
+        self.auth = "Basic " + base64.b64encode(b"bench:benchkey").decode()
+        self.local = threading.local()
+
+    def call(self, method, path, body=None):
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": self.auth, "Content-Type": "application/json"}
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            r = conn.getresponse()
+            payload = r.read()
+        except (http.client.HTTPException, OSError):
+            self.local.conn = None
+            raise
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+            self.local.conn = None
+        return r.status, json.loads(payload) if payload else None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=".build/release/delivery")
+    parser.add_argument("--requests", type=int, default=50, help="POST /v1/Email/ requests of 100 messages")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--sessions", type=int, default=8, help="SMTP sessions (MAIL_TRANSPORT sessions=)")
+    parser.add_argument("--concurrency", type=int, default=32, help="MAIL_CONCURRENCY")
+    parser.add_argument("--file-transport", action="store_true",
+                        help="write .eml files instead of using SMTP (isolates delivery from the sink)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the sink")
+    parser.add_argument("--verbose", action="store_true", help="print projection lag and pool use at acceptance")
+    parser.add_argument("--ceiling-connections", type=int, default=8)
+    parser.add_argument("--ceiling-messages", type=int, default=500, help="per connection")
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="delivery-bench-")
+    os.chmod(workdir, 0o777)
+    stop_pg = None
+    database = os.environ.get("DATABASE_URL")
+    if not database:
+        database, stop_pg = start_postgres(workdir)
+    sink = Sink(workdir)
+    service = None
+    try:
+        ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)
+        print("sink ceiling alone: %.0f messages/s (%d connections, smtplib)" % (ceiling, args.ceiling_connections))
+
+        port = free_port()
+        env = dict(os.environ, DATABASE_URL=database, PORT=str(port), API_KEYS="bench:benchkey", LOG_LEVEL="error",
+                   MAIL_TRANSPORT="smtp://127.0.0.1:%d?tls=none&sessions=%d" % (sink.port, args.sessions),
+                   MAIL_CONCURRENCY=str(args.concurrency), MAIL_FROM_DOMAIN="bench.example", DB_POOL_SIZE="16",
+                   MASTER_KEY="bench:" + base64.b64encode(os.urandom(32)).decode())
+        if args.file_transport:
+            outbox = os.path.join(workdir, "outbox")
+            os.makedirs(outbox)
+            env["MAIL_TRANSPORT"] = "file://" + outbox
+            sink.count = lambda: len(os.listdir(outbox))
+        service = subprocess.Popen([args.binary], env=env, stdout=subprocess.DEVNULL)
+        wait_port(port, timeout=60)
+        api = API(port)
+        status, template = api.call("POST", "/templates", {"name": "Bench", "subject": "Token {{Token}}",
+                                                           "html": "<p>{{NumPhotos}} photos</p>", "text": "{{NumPhotos}} photos"})
+        assert status == 200, template
+        status, brand = api.call("PUT", "/v1/Brands/bench", {"Name": "Bench", "From": "Bench <b@bench.example>",
+                                                             "Templates": {"token": template["id"]}})
+        assert status == 200, brand
+        before = sink.count()
+        total = args.requests * 100
+
+        def post(i):
+            messages = [{"To": "r%d.%d@example.com" % (i, j), "Type": "token", "BrandId": "bench", "Token": "t%d" % j,
+                         "NumPhotos": j} for j in range(100)]
+            status, body = api.call("POST", "/v1/Email/", {"Messages": messages})
+            assert status == 200 and all(r["Status"] == 200 for r in body["Results"]), body
+
+        start = time.time()
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(post, range(args.requests)))
+        accepted = time.time()
+        if args.verbose:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/metrics")
+            for line in conn.getresponse().read().decode().splitlines():
+                if line.startswith(("projection_lag", "db_pool", "eventstore_committed")):
+                    print("  at acceptance:", line)
+            print("  sink count at acceptance:", sink.count() - before)
+        try:
+            delivered = sink.wait_for(before + total, timeout=args.timeout)
+        except SystemExit as e:
+            print(e)
+            psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
+            subprocess.run([psql, database, "-c",
+                            "SELECT state, attempts, count(*), min(due_at) - now() AS next_due FROM delivery_outbox "
+                            "GROUP BY 1, 2 ORDER BY 1, 2"])
+            subprocess.run([psql, database, "-c",
+                            "SELECT type, count(*) FROM events GROUP BY 1 ORDER BY 1"])
+            subprocess.run([psql, database, "-c", "SELECT * FROM projection_checkpoints"])
+            subprocess.run([psql, database, "-c",
+                            "SELECT e.tx_id, min(e.position), max(e.position), count(*), "
+                            "count(*) FILTER (WHERE o.message_hex IS NULL AND e.type = 'message.requested') AS missing "
+                            "FROM events e LEFT JOIN delivery_outbox o ON o.message_hex = substr(e.stream, 9) "
+                            "GROUP BY 1 HAVING count(*) FILTER (WHERE o.message_hex IS NULL AND e.type = 'message.requested') > 0 "
+                            "ORDER BY 1 LIMIT 20"])
+            subprocess.run([psql, database, "-c", "SELECT pg_snapshot_xmin(pg_current_snapshot()), "
+                            "(SELECT max(tx_id) FROM events)"])
+            subprocess.run([psql, database, "-c",
+                            "SELECT data->>'reason' AS reason, count(*) FROM events WHERE type = 'message.failed_to_send' "
+                            "GROUP BY 1 ORDER BY 2 DESC LIMIT 5"])
+            raise
+        result = {
+            "messages": total,
+            "accepted_per_second": round(total / (accepted - start)),
+            "end_to_end_per_second": round(total / (delivered - start)),
+            "sink_ceiling_per_second": round(ceiling),
+            "smtp_sessions": args.sessions, "mail_concurrency": args.concurrency, "http_clients": args.clients,
+            "binary": args.binary,
+        }
+        print("accepted durably: %d messages/s" % result["accepted_per_second"])
+        print("end to end to the sink: %d messages/s" % result["end_to_end_per_second"])
+        print(json.dumps(result))
+    finally:
+        if service:
+            service.terminate()
+            service.wait(timeout=30)
+        sink.stop()
+        if stop_pg:
+            stop_pg()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
