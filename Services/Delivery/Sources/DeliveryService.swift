@@ -50,6 +50,8 @@ public enum DeliveryService: ServiceDefinition {
         BrandRoutes.add(to: &router, ctx)
         EmailRoutes.add(to: &router, ctx)
         SuppressionRoutes.add(to: &router, ctx)
+        try WebhookModule(app: app).register(&router)
+        try TriggerModule(app: app).register(&router)
         return router
     }
 }

@@ -20,12 +20,12 @@ public enum QueryService: ServiceDefinition {
         for p in projections(app) { _ = app.addProjection(p) }
         let consistency = ReadConsistency(app: app)
         var router = Router()
-        let sendwithus: (inout Router) -> Void = { r in
-            CustomerRoutes(app: app).register(&r, consistency: consistency)
+        CustomerRoutes(app: app).register(&router, consistency: consistency, withEvents: false)
+        LogRoutes(app: app).register(&router, consistency: consistency)
+        router.group("/api/v1") { r in
+            CustomerRoutes(app: app).register(&r, consistency: consistency, withEvents: true)
             LogRoutes(app: app).register(&r, consistency: consistency)
         }
-        sendwithus(&router)
-        router.group("/api/v1", sendwithus)
         EmailHistoryRoutes(app: app).register(&router, consistency: consistency)
         AdminRoutes(app: app).register(&router)
         return router

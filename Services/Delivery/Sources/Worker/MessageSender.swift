@@ -155,7 +155,14 @@ struct MessageSender: Sendable {
             let versionID = requested.string("template_version_id")
             var version = versionID.flatMap { versions.get(tenant: tenant, id: $0) }
             if version == nil {
-                guard let template = try await readModel.template(tenant: tenant, id: requested.string("template_id") ?? "")
+                // A brand trigger names the brand and the email type; the brand says which template.
+                var templateID = requested.string("template_id") ?? ""
+                if templateID.isEmpty, let type = requested.string("email_type"),
+                    let mapped = loaded.brand?["templates"]?[type]?.stringValue
+                {
+                    templateID = mapped
+                }
+                guard let template = try await readModel.template(tenant: tenant, id: templateID)
                 else { return .refused("the template no longer exists") }
                 for v in template.versions { versions.put(tenant: tenant, v) }
                 version =

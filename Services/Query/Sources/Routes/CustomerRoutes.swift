@@ -10,10 +10,12 @@ import Service
 struct CustomerRoutes {
     let app: ServiceApp
 
-    func register(_ router: inout Router, consistency: ReadConsistency) {
+    /// The sendwithus reads; `withEvents` adds the tracked-events read (customer.io side,
+    /// served under `/api/v1` only).
+    func register(_ router: inout Router, consistency: ReadConsistency, withEvents: Bool) {
         router.get("/customers/:id", consistency.wrap(customer))
         router.get("/customers/:id/logs", consistency.wrap(logs))
-        router.get("/customers/:id/events", consistency.wrap(events))
+        if withEvents { router.get("/customers/:id/events", consistency.wrap(events)) }
     }
 
     /// The seed 001 envelope with `customer.id` added; 404 when unknown or deleted. The path
