@@ -33,7 +33,7 @@ struct DeliverySettings: Sendable {
         guard !fromDomain.isEmpty, fromDomain.utf8.count <= 253,
             fromDomain.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") })
         else { throw ConfigurationError("MAIL_FROM_DOMAIN must be a host name") }
-        guard let from = Mailbox(parsing: env.read("MAIL_DEFAULT_FROM", default: "noreply@\(fromDomain)")) else {
+        guard let from = Mailbox(parsing: env.read("MAIL_DEFAULT_FROM", default: "noreply@\(fromDomain)"), strict: false) else {
             throw ConfigurationError("MAIL_DEFAULT_FROM must be an address or Name <address>")
         }
         defaultFrom = from

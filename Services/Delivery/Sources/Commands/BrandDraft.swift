@@ -2,6 +2,7 @@ import Foundation
 import Domain
 import HTTP
 import JSON
+import Mail
 
 /// A validated `PUT /v1/Brands/{BrandId}` body: `{"Name", "From", "ReplyTo"?, "ListUnsubscribe"?,
 /// "Templates": {"token"?, "group"?, "tokenAndGroup"?, "purchase"?: "tem_..."}}`. `From` and
@@ -91,23 +92,25 @@ struct Mailbox: Sendable, Hashable {
     var address: String
     var name: String?
 
-    init?(address: String, name: String?) {
-        guard EmailAddressRules.isValid(address) else { return nil }
+    /// `strict`: the product's address rules (requests, brands); otherwise only what is safe in
+    /// a header and an SMTP command (configuration such as `noreply@localhost`).
+    init?(address: String, name: String?, strict: Bool = true) {
+        guard strict ? EmailAddressRules.isValid(address) : MailAddress(address).isValidAddress else { return nil }
         self.address = address
         self.name = name.flatMap { $0.isEmpty ? nil : $0 }
         if let n = self.name, n.contains("\r") || n.contains("\n") || n.utf8.count > 200 { return nil }
     }
 
     /// `address` or `Display Name <address>`.
-    init?(parsing text: String) {
+    init?(parsing text: String, strict: Bool = true) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.hasSuffix(">"), let open = trimmed.lastIndex(of: "<") {
             let address = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
             var name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
             if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
-            self.init(address: address, name: name)
+            self.init(address: address, name: name, strict: strict)
         } else {
-            self.init(address: trimmed, name: nil)
+            self.init(address: trimmed, name: nil, strict: strict)
         }
     }
 
