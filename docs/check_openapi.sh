@@ -62,7 +62,7 @@ for path, item in doc["paths"].items():
         if method in ("put", "post", "delete") and not public:
             if "Idempotency-Key" not in headers:
                 problems.append(f"{where}: no Idempotency-Key header parameter")
-            ok = deref(op["responses"].get("200", {}))
+            ok = deref(next((op["responses"][c] for c in ("200", "201", "202") if c in op["responses"]), {}))
             if "X-Consistency-Token" not in ok.get("headers", {}):
                 problems.append(f"{where}: 200 response without X-Consistency-Token header")
         if method == "get" and "query" in op.get("tags", []) and "X-Consistency-Token" not in headers:

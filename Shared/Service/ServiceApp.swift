@@ -29,6 +29,8 @@ public final class ServiceApp: Sendable {
     let runners: LockedBox<[ProjectionRunner]>
     let server: LockedBox<HTTPServer?>
     let ready: LockedBox<Bool>
+    /// Whether the workers were started (only started workers are stopped).
+    let workersStarted: LockedBox<Bool>
 
     public init(name: String, configuration: ServiceConfiguration, logSink: (@Sendable (String) -> Void)? = nil) {
         self.name = name
@@ -49,6 +51,7 @@ public final class ServiceApp: Sendable {
         self.runners = LockedBox([])
         self.server = LockedBox(nil)
         self.ready = LockedBox(false)
+        self.workersStarted = LockedBox(false)
         let store = self.store
         metrics.computedGauge("db_pool_in_use", help: "Pooled connections running a query") { Double(store.pool.inUse) }
         metrics.computedGauge("db_pool_waiting", help: "Jobs waiting for a pooled connection") { Double(store.pool.waiting) }
@@ -131,6 +134,7 @@ public final class ServiceApp: Sendable {
         router.authenticator = APIKeyAuthenticator(keys: configuration.apiKeys)
         addOperationalRoutes(to: &router)
         for w in workers.withLock({ $0 }) { w.start() }
+        workersStarted.withLock { $0 = true }
         var sc = HTTPServer.Configuration(host: host ?? configuration.host, port: port ?? configuration.port)
         sc.maxBodyBytes = configuration.maxBodyBytes
         let server = HTTPServer(router: router, configuration: sc, metrics: metrics, logger: logger)
@@ -150,7 +154,9 @@ public final class ServiceApp: Sendable {
     /// closes the database connections.
     public func shutdown() async {
         if let server = server.withLock({ $0 }) { await server.shutdown() }
-        for w in workers.withLock({ $0 }).reversed() { w.stop() }
+        if workersStarted.withLock({ $0 }) {
+            for w in workers.withLock({ $0 }).reversed() { w.stop() }
+        }
         store.shutdown()
     }
 

@@ -4,6 +4,7 @@ import HTTP
 import IngestService
 import QueryService
 import Service
+import TestSupport
 
 /// The routers of the three services, built as the executables build them but without a
 /// database: `build` registers routes, projections and workers and connects to nothing, and the
@@ -14,7 +15,7 @@ enum ServiceRouters {
         let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("routes-tests-outbox").path
         return try ServiceConfiguration(
             environment: EnvironmentReader([
-                "DATABASE_URL": "postgresql://127.0.0.1:1/none", "API_KEYS": "s:k", "MAIL_TRANSPORT": "file://" + outbox,
+                "DATABASE_URL": try TestPostgres.makeDatabase(), "API_KEYS": "s:k", "MAIL_TRANSPORT": "file://" + outbox,
             ]),
             defaultPort: 0)
     }

@@ -32,16 +32,14 @@ public struct TriggerModule: Sendable {
             ScheduledSendDispatcher(url: app.configuration.databaseURL, store: app.store, vault: app.vault, logger: app.logger))
     }
 
-    /// Adds `/triggers…`, `/drip_campaigns…` and `/drips/deactivate`, also under `/api/v1`.
+    /// Adds `/triggers…` (ours, at the root), and the sendwithus `/drip_campaigns…` and
+    /// `/drips/deactivate`, also under `/api/v1`.
     public func register(_ router: inout Router) {
         let triggers = TriggerRoutes(app: app)
         let drips = DripRoutes(app: app, scheduler: scheduler)
         triggers.register(&router)
         drips.register(&router)
-        router.group("/api/v1") { sub in
-            triggers.register(&sub)
-            drips.register(&sub)
-        }
+        router.group("/api/v1") { sub in drips.register(&sub) }
     }
 
     /// Cancels the pending drip steps of `address` in every campaign with `reason` (for the

@@ -15,18 +15,17 @@ struct WebhookRoutes: Sendable {
     let certificates: SNSCertificateStore
     let mailgunTokens: MailgunTokenLedger
 
+    /// One route, `POST /webhooks/:provider/:site`, dispatched by provider (one row in the
+    /// gateway's routing table); an unknown provider is 404.
     func register(_ router: inout Router) {
-        router.post("/webhooks/sendgrid/:site", requiresAuth: false) { request, context in
-            try await sendGrid(request, context)
-        }
-        router.post("/webhooks/ses/:site", requiresAuth: false) { request, context in
-            try await ses(request, context)
-        }
-        router.post("/webhooks/postmark/:site", requiresAuth: false) { request, context in
-            try await postmark(request, context)
-        }
-        router.post("/webhooks/mailgun/:site", requiresAuth: false) { request, context in
-            try await mailgun(request, context)
+        router.post("/webhooks/:provider/:site", requiresAuth: false) { request, context in
+            switch context.parameters["provider"] {
+            case "sendgrid": return try await sendGrid(request, context)
+            case "ses": return try await ses(request, context)
+            case "postmark": return try await postmark(request, context)
+            case "mailgun": return try await mailgun(request, context)
+            default: throw HTTPError(.notFound, "unknown webhook provider")
+            }
         }
     }
 
