@@ -17,6 +17,7 @@ import Testing
         let r2 = try await h.client.send("POST", "/api/v1/customers", json: ["email": "matt@sendwithus.com", "data": ["city": "SF"]])
         #expect(r2.status == 200)
         let events = try await h.events()
+        try #require(events.count >= 1)
         #expect(events.map(\.type) == ["customer.upserted", "customer.upserted"])
         #expect(events[0].stream == events[1].stream)
         // Nothing personal in clear: not the address, not the attribute values.
@@ -39,6 +40,7 @@ import Testing
         #expect(try await h.client.send("DELETE", "/customers/a@example.com").status == 404)
         _ = try await h.client.send("POST", "/customers", json: ["email": "a@example.com", "data": ["fresh": "yes"]])
         let events = try await h.events()
+        try #require(events.count >= 1)
         #expect(events.map(\.type) == ["customer.upserted", "customer.deleted", "audit.erasure_recorded", "customer.upserted"])
         // The first upsert is unreadable now; the new one is readable under a different key.
         #expect(try await h.personal(events[0]) == nil)

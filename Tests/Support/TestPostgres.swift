@@ -117,7 +117,7 @@ final class TestCluster: Sendable {
             asPostgres: asPostgres)
         let port = freePort()
         let options =
-            "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB"
+            "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=2000 -c shared_buffers=128MB"
         try run(
             ["\(bin)/pg_ctl", "-D", "\(dir)/data", "-o", options, "-l", "\(dir)/log", "-w", "-t", "60", "start"],
             asPostgres: asPostgres)

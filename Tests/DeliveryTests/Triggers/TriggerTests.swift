@@ -42,7 +42,7 @@ struct TriggerTests {
             let shown = try await h.client.send("GET", "/triggers/\(triggerID)")
             #expect(shown.json["trigger"]?["event"]?.stringValue == "signed_up")
             #expect(shown.json["trigger"]?["active"]?.boolValue == true)
-            let deleted = try await h.client.send("DELETE", "/api/v1/triggers/\(triggerID)")
+            let deleted = try await h.client.send("DELETE", "/triggers/\(triggerID)")
             #expect(deleted.status == 200)
             #expect(deleted.json["trigger"]?["active"]?.boolValue == false)
             let listed = try await eventually {
