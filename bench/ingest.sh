@@ -10,7 +10,7 @@ conns=${1:-64}; secs=${2:-15}
 peer=${PEER_BIN:-/tmp/hb-peer/.build/release/App}
 scripts/install-deps >/dev/null
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product ingest >/dev/null
+[[ ${SKIP_BUILD:-0} == 1 ]] || swift build -c release --product ingest >/dev/null
 dir=bench/out/pg-ingest; rm -rf "$dir"; mkdir -p bench/out
 url=$(scripts/pg-cluster start "$dir" 55432)
 pids=()
@@ -22,7 +22,7 @@ DATABASE_URL=$url PORT=18081 API_KEYS=site1:key1 LOG_LEVEL=error MASTER_KEY="b1:
 until curl -sf http://127.0.0.1:18081/healthz >/dev/null; do sleep 0.1; done
 
 summary() { # wrk output → "req/s p50 p99 non2xx requests"
-  awk '/Requests\/sec/{rps=$2} /^ +50%/{p50=$2} /^ +99%/{p99=$2} /Non-2xx/{bad=$5} /requests in/{n=$1} END{printf "%s %s %s %s %s", rps, p50, p99, (bad==""?0:bad), n}'
+  awk '/Requests\/sec/{rps=$2} /^ +50%/{p50=$2} /^ +99%/{p99=$2} /Non-2xx/{bad=$5} /requests in/{n=$1} END{printf "%s %s %s %s %s\n", rps, p50, p99, (bad==""?0:bad), n}'
 }
 psql_count() { psql "$url" -XAtqc "$1"; }
 
