@@ -1,4 +1,4 @@
-/// The loopback SMTP server the Mail tests run (Python, `pip install aiosmtpd`).
+/// The loopback SMTP server the Mail and Delivery tests run (Python, `pip install aiosmtpd`); Tests/DeliveryTests/Fixtures links here.
 ///
 /// It is embedded as a string (and written to a temporary file by `SMTPFixture`) so the test
 /// target has no non-Swift files to declare in Package.swift.
