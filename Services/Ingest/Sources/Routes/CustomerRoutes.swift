@@ -28,15 +28,23 @@ struct CustomerRoutes: Sendable {
         return r
     }
 
+    /// The shared shape of a write: idempotency, one append (retried once if an erasure raced
+    /// it), and the consistency token.
+    func write(
+        _ request: HTTPRequest, tenant: String,
+        _ stream: @escaping @Sendable (RequestIdentity) async throws -> StreamAppend
+    ) async throws -> HTTPResponse {
+        try await app.idempotency.run(request, tenant: tenant) { identity in
+            Self.written(try await writer.append { [try await stream(identity)] })
+        }
+    }
+
     func sendwithusUpsert(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
         let tenant = try context.requireTenant()
         let body = try request.decodeRequiredBody()
         let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.sendwithusUpsert(body) }
-        return try await app.idempotency.run(request, tenant: tenant) { identity in
-            let result = try await writer.append {
-                [try await writer.upsert(upsert, source: "sendwithus", tenant: tenant, eventID: identity.eventID(0), request: request)]
-            }
-            return Self.written(result)
+        return try await write(request, tenant: tenant) {
+            try await writer.upsert(upsert, source: "sendwithus", tenant: tenant, eventID: $0.eventID(0), request: request)
         }
     }
 
@@ -45,11 +53,8 @@ struct CustomerRoutes: Sendable {
         let id = CustomerIdentity.normalize(try context.parameters.require("id"))
         let body = try request.decodeBody()
         let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.customerIOUpsert(id: id, body: body) }
-        return try await app.idempotency.run(request, tenant: tenant) { identity in
-            let result = try await writer.append {
-                [try await writer.upsert(upsert, source: "customerio", tenant: tenant, eventID: identity.eventID(0), request: request)]
-            }
-            return Self.written(result)
+        return try await write(request, tenant: tenant) {
+            try await writer.upsert(upsert, source: "customerio", tenant: tenant, eventID: $0.eventID(0), request: request)
         }
     }
 
@@ -58,11 +63,8 @@ struct CustomerRoutes: Sendable {
         let id = CustomerIdentity.normalize(try context.parameters.require("id"))
         let body = try request.decodeBody()
         let event = try validated { () throws(IngestValidationError) in try CustomerCommands.trackedEvent(customerID: id, body: body) }
-        return try await app.idempotency.run(request, tenant: tenant) { identity in
-            let result = try await writer.append {
-                [try await writer.track(event, tenant: tenant, eventID: identity.eventID(0), request: request)]
-            }
-            return Self.written(result)
+        return try await write(request, tenant: tenant) {
+            try await writer.track(event, tenant: tenant, eventID: $0.eventID(0), request: request)
         }
     }
 
