@@ -2,10 +2,19 @@ import CLibPQ
 import Foundation
 
 /// One libpq connection, used by one thread at a time (the pool's worker threads or a dedicated
-/// thread such as the event store's committer). Statements are sent with `PQexecParams` in text
-/// format, so every value travels as a parameter and is never spliced into SQL.
+/// thread such as the event store's committer). Statements travel with text-format parameters,
+/// so every value is a parameter and never spliced into SQL.
+///
+/// Data statements (`SELECT`, `WITH`, `INSERT`, `UPDATE`, `DELETE`, or any statement with
+/// parameters) are prepared on first use and then executed by name (`PQexecPrepared`): parsing
+/// and planning happen once per connection instead of once per call. At most
+/// ``maximumPreparedStatements`` are kept; further distinct texts run unprepared.
 public final class PostgresConnection {
     private var handle: OpaquePointer?
+    /// SQL text → server-side statement name, valid for the current session only.
+    private var preparedStatements: [String: String] = [:]
+    /// The most statements prepared on one session. Default 256.
+    public static let maximumPreparedStatements = 256
     public let url: String
     /// Statements run right after each (re)connect, e.g. `SET idle_in_transaction_session_timeout`.
     let setupStatements: [String]
@@ -37,6 +46,7 @@ public final class PostgresConnection {
     public func connect() throws(PostgresError) {
         if let handle { PQfinish(handle) }
         handle = nil
+        preparedStatements.removeAll()
         guard let h = PQconnectdb(url) else { throw PostgresError(code: .unavailable) }
         guard PQstatus(h) == CONNECTION_OK else {
             PQfinish(h)
@@ -57,6 +67,7 @@ public final class PostgresConnection {
     public func close() {
         if let handle { PQfinish(handle) }
         handle = nil
+        preparedStatements.removeAll()
     }
 
     /// Runs one statement with `$1...` parameters and returns its rows.
@@ -67,9 +78,49 @@ public final class PostgresConnection {
         for t in texts {
             if let t, t.utf8.contains(0) { throw PostgresError(code: .invalidParameter) }
         }
+        let statementName = try preparedName(for: sql, parameterCount: texts.count, handle: handle)
         let result: OpaquePointer? = withCStrings(texts) { pointers in
-            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+            if let statementName {
+                return PQexecPrepared(handle, statementName, Int32(pointers.count), pointers, nil, nil, 0)
+            }
+            return PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
         }
+        do {
+            return try rows(from: result, handle: handle)
+        } catch {
+            // A schema change can invalidate a prepared plan ("cached plan must not change result
+            // type", 0A000) or the session can lose it (26000): prepare it afresh next time.
+            if statementName != nil, error.sqlState == "0A000" || error.sqlState == "26000" {
+                preparedStatements[sql] = nil
+            }
+            throw error
+        }
+    }
+
+    /// The name of `sql` prepared on this session, preparing it now if it is a data statement;
+    /// nil for statements that run unprepared (transaction control, `SET`, `LISTEN`, overflow).
+    private func preparedName(for sql: String, parameterCount: Int, handle: OpaquePointer) throws(PostgresError) -> String? {
+        if let name = preparedStatements[sql] { return name }
+        guard parameterCount > 0 || Self.isDataStatement(sql),
+            preparedStatements.count < Self.maximumPreparedStatements
+        else { return nil }
+        let name = "s\(preparedStatements.count)"
+        let result = PQprepare(handle, name, sql, Int32(parameterCount), nil)
+        _ = try rows(from: result, handle: handle)
+        preparedStatements[sql] = name
+        return name
+    }
+
+    /// Whether `sql` reads or writes rows (and so is worth preparing).
+    static func isDataStatement(_ sql: String) -> Bool {
+        let head = sql.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }).prefix(6)
+        let word = String(decoding: head, as: UTF8.self).uppercased()
+        return word.hasPrefix("SELECT") || word.hasPrefix("WITH") || word.hasPrefix("INSERT")
+            || word.hasPrefix("UPDATE") || word.hasPrefix("DELETE")
+    }
+
+    /// Turns a libpq result into rows, or into the error it reports.
+    private func rows(from result: OpaquePointer?, handle: OpaquePointer) throws(PostgresError) -> PostgresRows {
         guard let result else {
             throw PostgresError(code: PQstatus(handle) == CONNECTION_OK ? .serverError : .unavailable)
         }
