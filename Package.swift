@@ -108,6 +108,10 @@ let package = Package(
             dependencies: ["DeliveryService", "Service", "TestSupport", "JSON", "HTTP", "EventStore", "Mail"],
             path: "Tests/DeliveryTests", swiftSettings: swiftSettings),
         .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["IngestService", "QueryService", "DeliveryService", "Service", "TestSupport", "JSON", "EventStore", "Crypto", "Postgres"],
+            path: "Tests/EndToEndTests", swiftSettings: swiftSettings),
+        .testTarget(
             name: "RoutesTests",
             dependencies: ["IngestService", "QueryService", "DeliveryService", "Service", "HTTP", "TestSupport", "JSON"],
             path: "Tests/RoutesTests", swiftSettings: swiftSettings),

@@ -64,6 +64,11 @@ public enum ProviderTimestamp {
 
     /// Parses unix seconds as a JSON number literal or numeric string (`1513299569`,
     /// `1521472262.908181`) into milliseconds (fraction truncated). Nil if not a plain number.
+    ///
+    /// A whole number of seconds (SendGrid's `timestamp`) stands for the LAST millisecond of that
+    /// second: the provider only says "during this second", and our own events carry
+    /// milliseconds, so a `delivered` reported for the second in which we recorded `sent` must not
+    /// sort before it. Shown in whole seconds, the time is unchanged.
     public static func milliseconds(unixSeconds text: String) -> Int64? {
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let whole = parts.first, !whole.isEmpty, let seconds = Int64(whole),
@@ -90,6 +95,8 @@ public enum ProviderTimestamp {
             }
             for _ in digits..<3 { millis *= 10 }
             if seconds < 0 || whole.hasPrefix("-") { millis = -millis }
+        } else {
+            millis = seconds < 0 ? -999 : 999
         }
         return seconds * 1000 + millis
     }

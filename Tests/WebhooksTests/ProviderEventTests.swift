@@ -62,7 +62,9 @@ import Testing
     }
 
     @Test func unixSeconds() {
-        #expect(ProviderTimestamp.milliseconds(unixSeconds: "1513299569") == 1_513_299_569_000)
+        // Whole seconds: the last millisecond of that second (see the doc comment).
+        #expect(ProviderTimestamp.milliseconds(unixSeconds: "1513299569") == 1_513_299_569_999)
+        #expect(ProviderTimestamp.milliseconds(unixSeconds: "1513299569.000") == 1_513_299_569_000)
         #expect(ProviderTimestamp.milliseconds(unixSeconds: "1521472262.908181") == 1_521_472_262_908)
         #expect(ProviderTimestamp.milliseconds(unixSeconds: "1521472262.9") == 1_521_472_262_900)
         #expect(ProviderTimestamp.milliseconds(unixSeconds: "1.5e9") == 1_500_000_000_000)

@@ -85,7 +85,7 @@ let sendGridAsyncBounce = #"""
             #expect(event.providerMessageID == "14c5d75ce93")
         }
         let e = batch.events
-        #expect(e[0].occurredAtMilliseconds == 1_513_299_569_000)
+        #expect(e[0].occurredAtMilliseconds == 1_513_299_569_999)
         #expect(e[0].logID == "log_4d2a9f")
         #expect(e[2].logID == nil)
         #expect(e[0].message == "SendGrid: Message has been processed")

@@ -1,0 +1,78 @@
+import EventStore
+import Foundation
+import JSON
+import TestSupport
+import Testing
+
+/// Issue 7's loop end to end: a customer and a tracked event through `ingest` (customer.io's
+/// Track API), a trigger in `delivery`, the mail at the SMTP server, and a log that starts with
+/// `triggered` in `query`.
+@Suite struct TriggeredEmailTests {
+    @Test func aTrackedEventSendsItsTriggeredEmailOnce() async throws {
+        let p = try await Platform.start()
+        do {
+            let template = try await p.sender.send(
+                "POST", "/templates",
+                json: ["name": "Thanks", "subject": "Thanks {{first_name}}", "html": "<p>Order {{order_id}}: {{total}} EUR</p>"])
+            let templateID = try #require(template.json["id"]?.stringValue)
+            let trigger = try await p.sender.send(
+                "POST", "/triggers",
+                json: [
+                    "name": "Purchase thanks", "event": "purchased", "template_id": .string(templateID),
+                    "conditions": [["path": "data.currency", "equals": "EUR"]],
+                ])
+            try #require(trigger.status == 201, "\(trigger.text)")
+
+            // customer.io clients: a form PUT identifies the customer with an email attribute.
+            let identified = try await p.writer.send(
+                "PUT", "/api/v1/customers/cust-42", form: [("email", "Bob@Example.com"), ("first_name", "Bob")])
+            try #require(identified.status == 200, "\(identified.text)")
+            // An event that does not meet the condition sends nothing ...
+            let ignored = try await p.writer.send(
+                "POST", "/api/v1/customers/cust-42/events",
+                form: [("name", "purchased"), ("data[currency]", "USD"), ("data[order_id]", "A-1")])
+            #expect(ignored.status == 200)
+            // ... one that does sends one email.
+            let tracked = try await p.writer.send(
+                "POST", "/api/v1/customers/cust-42/events",
+                json: ["name": "purchased", "data": ["currency": "EUR", "order_id": "A-2", "total": .number("23.45")]])
+            #expect(tracked.status == 200)
+
+            let mail = try #require(try await p.mail(count: 1).first)
+            #expect(mail.to.map(\.address) == ["bob@example.com"])
+            #expect(mail.subject == "Thanks Bob")
+            #expect(mail.html?.contains("Order A-2: 23.45 EUR") == true)
+            let logID = String(mail.message_id.dropFirst().prefix(while: { $0 != "@" }))
+            #expect(logID.hasPrefix("log_"))
+
+            let log = try await p.read("/logs/\(logID)") { $0.json["status"] == "sent" }
+            #expect(log.json["status"] == "sent")
+            let timeline = try await p.reader.send("GET", "/logs/\(logID)/events")
+            #expect(timeline.json.arrayValue?.compactMap { $0["type"]?.stringValue } == ["triggered", "queued", "sent"])
+            let logs = try await p.reader.send("GET", "/customers/bob@example.com/logs")
+            #expect(logs.json["logs"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [logID])
+
+            // A replay of delivery's projections from position 0 sends nothing new.
+            let total = try await p.delivery.store.pool.execute("SELECT count(*) FROM events")[0].int(0) ?? 0
+            let runners = p.delivery.projectionRunners
+            let before = runners.map(\.progress.appliedEvents)
+            for runner in runners { runner.requestRebuild() }
+            let replayed = await eventually(timeout: .seconds(20)) {
+                zip(runners, before).allSatisfy { runner, applied in
+                    runner.progress.appliedEvents >= applied + total && runner.progress.isCaughtUp
+                }
+            }
+            #expect(replayed)
+            let marker = try await p.writer.send("POST", "/api/v1/customers/cust-42/events", json: ["name": "marker"])
+            try await p.delivery.waitForConsistency(try #require(Checkpoint(token: marker.header("X-Consistency-Token") ?? "")))
+            let triggered = try await p.delivery.store.pool.execute(
+                "SELECT count(*) FROM events WHERE type = 'message.triggered'")[0].int(0)
+            #expect(triggered == 1)
+            #expect(try p.smtp.received().count == 1)
+        } catch {
+            await p.stop()
+            throw error
+        }
+        await p.stop()
+    }
+}
