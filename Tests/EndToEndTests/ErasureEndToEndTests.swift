@@ -55,6 +55,13 @@ import Testing
         #expect(deleted.status == 200)
         let gone = try await reader.send("GET", "/customers/\(email)", headers: [("X-Consistency-Token", deleted.header("X-Consistency-Token") ?? "")])
         #expect(gone.status == 404)
+        // The audit trail says who erased which subject and when, and holds nothing erased.
+        let audit = try await ingest.store.pool.execute(
+            "SELECT data::text, metadata::text FROM events WHERE type = 'audit.erasure_recorded'")
+        #expect(audit.count == 1)
+        let auditText = (audit[0][0] ?? "") + (audit[0][1] ?? "")
+        #expect(auditText.contains("\"actor\":\"site1\"") && auditText.contains("occurred_at"), "\(auditText)")
+        #expect(secrets.allSatisfy { !auditText.contains($0) })
         let dumpAfter = try Self.pgDump(url)
         for s in secrets { #expect(!dumpAfter.contains(s), "\(s) still in the dump") }
 
