@@ -52,6 +52,8 @@ final class HTTPConnection {
     var readPaused = false
     /// After the last response: our side is shut down, reads are discarded until this deadline.
     var lingerUntil: UInt64 = 0
+    /// The latest `lingerUntil` may be pushed to while the client keeps sending.
+    var lingerLimit: UInt64 = 0
     /// When the first byte of an unfinished request arrived (0: none).
     var requestStarted: UInt64 = 0
     var lastActivity: UInt64

@@ -232,7 +232,12 @@ final class IOLoop: @unchecked Sendable {
         c.inEnd = 0
         while true {
             let n = c.input.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
-            if n > 0 { continue }
+            if n > 0 {
+                // A client still uploading (slowly, on a busy machine) gets two more seconds
+                // from its last byte, up to ten in all, to finish and read the response.
+                if c.lingerUntil != 0 { c.lingerUntil = min(now + 2_000_000_000, c.lingerLimit) }
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { closeConnection(c) }
             return
@@ -487,6 +492,7 @@ final class IOLoop: @unchecked Sendable {
         }
         Glibc.shutdown(c.fd, Int32(SHUT_WR))
         c.lingerUntil = now + 2_000_000_000
+        c.lingerLimit = now + 10_000_000_000
         discardInput(c)
     }
 
