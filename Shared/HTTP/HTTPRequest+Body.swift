@@ -48,11 +48,16 @@ extension HTTPRequest {
     }
 
     private func parseJSONBody() throws(HTTPError) -> JSON {
+        let value: JSON
         do {
-            return try JSON.parse(body)
+            value = try JSON.parse(body)
         } catch {
             throw HTTPError(.badRequest, "malformed JSON body: \(error.description)")
         }
+        // PostgreSQL text cannot hold U+0000: refuse it here, before anything is appended that a
+        // projection could not store.
+        if value.containsNUL { throw HTTPError(.badRequest, "strings must not contain the NUL character (\\u0000)") }
+        return value
     }
 }
 
