@@ -103,7 +103,7 @@ import Testing
         let before = try await app.site1.get("/api/v1/customers/u1/events?before=1700000005")
         #expect(before.json["events"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["first"])
 
-        for bad in ["limit=0", "limit=101", "limit=x", "before=-1", "before=soon"] {
+        for bad in ["limit=0", "limit=101", "limit=x", "before=-1", "before=soon", "before=9223372036854775806"] {
             let r = try await app.site1.get("/api/v1/customers/u1/events?\(bad)")
             #expect(r.status == 400, "\(bad)")
             let name = String(bad.split(separator: "=")[0])

@@ -17,8 +17,9 @@ enum QueryParameter {
     /// The unix timestamp (seconds) `name`, nil when absent; 400 when not a non-negative integer.
     static func timestamp(_ query: HTTPQuery, _ name: String) throws(HTTPError) -> Int64? {
         guard let text = query[name] else { return nil }
-        guard let value = Int64(text), value >= 0 else {
-            throw HTTPError(.badRequest, "\(name) must be a unix timestamp in seconds (a non-negative integer)")
+        // Bounded (before the year 3000) so that converting to milliseconds cannot overflow.
+        guard let value = Int64(text), value >= 0, value < 32_503_680_000 else {
+            throw HTTPError(.badRequest, "\(name) must be a unix timestamp in seconds (a non-negative integer before the year 3000)")
         }
         return value
     }
