@@ -150,7 +150,10 @@ public final class ProjectionRunner: @unchecked Sendable {
                 }
             } catch {
                 progress.recordError()
-                failuresAtCheckpoint += 1
+                // Only a failure the event itself could cause counts towards setting it aside:
+                // a database that is down, restarting or overloaded must never make a runner
+                // skip events (found by the ten-second outage test).
+                if !Self.isTransient(error) && connection?.isConnected != false { failuresAtCheckpoint += 1 }
                 // The error's type and SQLSTATE only: server messages can quote row values.
                 lastErrorText = String(describing: type(of: error)) + ((error as? PostgresError)?.sqlState.map { " " + $0 } ?? "")
                 if connection?.isConnected == false {
@@ -163,6 +166,15 @@ public final class ProjectionRunner: @unchecked Sendable {
         }
         if isLeader, let c = connection { _ = try? c.execute("SELECT pg_advisory_unlock($1)", [key]) }
         connection?.close()
+    }
+
+    /// Whether `error` says nothing about the events being applied: the connection or server is
+    /// unavailable (class 08, 57), or a transaction, resource or lock problem (40, 53, 55).
+    static func isTransient(_ error: any Error) -> Bool {
+        guard let error = error as? PostgresError else { return false }
+        if error.code == .unavailable || error.code == .poolExhausted || error.code == .shutDown { return true }
+        guard let state = error.sqlState else { return false }
+        return ["08", "40", "53", "55", "57"].contains(String(state.prefix(2)))
     }
 
     private func loadCheckpoint(_ c: PostgresConnection) throws -> Checkpoint {

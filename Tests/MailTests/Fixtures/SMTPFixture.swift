@@ -126,6 +126,8 @@ final class SMTPFixture {
         case sink
         case failFirst = "fail-first"
         case reject
+        /// Records each message, then holds the 250 for a second.
+        case slow
     }
 
     let directory: TemporaryDirectory

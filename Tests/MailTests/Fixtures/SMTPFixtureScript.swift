@@ -5,7 +5,9 @@
 let smtpFixtureScript = #"""
 # Loopback SMTP server for the Mail tests (needs `pip install aiosmtpd`).
 #
-# Usage: smtp_server.py --port P --out DIR [--mode sink|fail-first|reject]
+# Usage: smtp_server.py --port P --out DIR [--mode sink|fail-first|reject|slow]
+# slow: records each message, then holds its 250 reply for a second (the window in which a
+# sender can die after the provider has the mail but before it learns so).
 #                       [--starttls CERT KEY] [--implicit-tls CERT KEY] [--auth USER:PASSWORD]
 #
 # Every accepted message is written to DIR/NNNN.json: the envelope, the raw data and the message
@@ -13,6 +15,7 @@ let smtpFixtureScript = #"""
 # Modes: sink accepts everything; fail-first answers the first DATA with 451, then accepts;
 # reject answers every RCPT with 550. The server stops when its stdin closes.
 import argparse
+import asyncio
 import email
 import json
 import os
@@ -81,6 +84,8 @@ class Handler:
         with open(path + ".tmp", "w") as file:
             json.dump(record, file)
         os.rename(path + ".tmp", path)
+        if self.mode == "slow":
+            await asyncio.sleep(1)
         return "250 2.0.0 Ok: queued as FIX%04d" % number
 
 
@@ -88,7 +93,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--mode", default="sink", choices=["sink", "fail-first", "reject"])
+    parser.add_argument("--mode", default="sink", choices=["sink", "fail-first", "reject", "slow"])
     parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--auth", metavar="USER:PASSWORD")

@@ -1,0 +1,248 @@
+import EventStore
+import Foundation
+import JSON
+import Postgres
+import TestSupport
+import Testing
+
+/// Issue 9's fault tests on the real executables: kill -9 mid-projection, the database gone
+/// for ten seconds under load, kill -9 of the delivery worker while the provider holds a mail.
+@Suite(.serialized) struct FaultTests {
+    /// Environment shared by every process of one test.
+    static func environment(_ url: String, port: Int, extra: [String: String] = [:]) -> [String: String] {
+        var env = ["DATABASE_URL": url, "PORT": String(port), "API_KEYS": "site1:key1", "LOG_LEVEL": "error"]
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+
+    static func healthy(_ client: TestHTTPClient) async -> Bool {
+        await eventually(timeout: .seconds(30)) { (try? await client.send("GET", "/healthz").status) == 200 }
+    }
+
+    /// Rows of query's read tables, as text, in a stable order.
+    static func readTables(_ c: PostgresConnection) throws -> [String] {
+        var out: [String] = []
+        for (table, order) in [
+            ("query_customers", "tenant, subject"), ("query_customer_events", "tenant, position"),
+            ("query_logs", "tenant, message_id"), ("query_log_events", "tenant, message_id, position"),
+        ] {
+            out += try c.execute("SELECT t::text FROM \(table) t ORDER BY \(order)").rows.map { table + " " + ($0[0] ?? "") }
+        }
+        return out
+    }
+
+    /// The lowest checkpoint position among query's projections (nil before they exist).
+    static func slowestCheckpoint(_ c: PostgresConnection) throws -> Int64? {
+        let r = try c.execute("SELECT min(position), count(*) FROM projection_checkpoints WHERE name LIKE 'query_%'")
+        return (r[0].int(1) ?? 0) >= 2 ? r[0].int64(0) : nil
+    }
+
+    @Test func queryKilledMidProjectionEqualsARebuildFromZero() async throws {
+        let url = try TestPostgres.makeDatabase()
+        let masterKey = ["MASTER_KEY": "fault1:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()]
+        // Data to project: customers created, merged, deleted and recreated, and tracked events.
+        let ingestPort = TestPortAllocator.freePort()
+        let ingest = try RunningExecutable.spawn("ingest", environment: Self.environment(url, port: ingestPort, extra: masterKey))
+        let writer = TestHTTPClient(port: ingestPort, basicAuth: ("site1", "key1"))
+        #expect(await Self.healthy(writer))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<8 {
+                group.addTask {
+                    for i in 0..<250 {
+                        let id = "c\(w)-\(i % 40)"
+                        switch i % 10 {
+                        case 0: _ = try await writer.send("PUT", "/api/v1/customers/\(id)", form: [("email", "\(id)@example.com"), ("n", "\(i)")])
+                        case 7: _ = try await writer.send("DELETE", "/api/v1/customers/\(id)")
+                        default:
+                            _ = try await writer.send("POST", "/api/v1/customers/\(id)/events", form: [("name", "e\(i)"), ("data[i]", "\(i)")])
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        kill(ingest, SIGTERM)
+        #expect(await RunningExecutable.waitForExit(ingest) == 0)
+        let c = try PostgresConnection(url: url)
+        let last = try c.execute("SELECT max(position) FROM events")[0].int64(0) ?? 0
+        #expect(last > 1500)
+
+        // Start query and kill it while its projections are part way.
+        let queryPort = TestPortAllocator.freePort()
+        let env = Self.environment(url, port: queryPort, extra: masterKey)
+        let first = try RunningExecutable.spawn("query", environment: env)
+        var killedAt: Int64 = -1
+        _ = try await eventually(timeout: .seconds(60)) {
+            guard let p = try Self.slowestCheckpoint(c), p > 0 else { return false }
+            kill(first, SIGKILL)
+            killedAt = p
+            return true
+        }
+        _ = await RunningExecutable.waitForExit(first)
+        #expect(killedAt > 0 && killedAt < last, "killed at \(killedAt) of \(last)")
+
+        // Restart: the projections finish from their checkpoints.
+        let second = try RunningExecutable.spawn("query", environment: env)
+        #expect(await eventually(timeout: .seconds(90)) { (try? Self.slowestCheckpoint(c)) == last })
+        let resumed = try Self.readTables(c)
+        kill(second, SIGTERM)
+        #expect(await RunningExecutable.waitForExit(second) == 0)
+        #expect(resumed.count > 100)
+
+        // A rebuild from position 0 gives the same rows, row by row.
+        let rebuild = try RunningExecutable.spawn("query", environment: env, arguments: ["--rebuild"])
+        #expect(await RunningExecutable.waitForExit(rebuild, timeout: .seconds(120)) == 0)
+        let rebuilt = try Self.readTables(c)
+        #expect(rebuilt.count == resumed.count)
+        let onlyResumed = Set(resumed).subtracting(rebuilt)
+        let onlyRebuilt = Set(rebuilt).subtracting(resumed)
+        #expect(onlyResumed.isEmpty && onlyRebuilt.isEmpty, "resumed only: \(onlyResumed.prefix(3)); rebuilt only: \(onlyRebuilt.prefix(3))")
+    }
+
+    @Test func databaseDownTenSecondsUnderLoadGives503sAndLosesNothing() async throws {
+        let cluster = try PrivateCluster()
+        defer { cluster.destroy() }
+        let masterKey = ["MASTER_KEY": "fault2:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()]
+        let ingestPort = TestPortAllocator.freePort()
+        let queryPort = TestPortAllocator.freePort()
+        let ingest = try RunningExecutable.spawn("ingest", environment: Self.environment(cluster.url, port: ingestPort, extra: masterKey))
+        let writer = TestHTTPClient(port: ingestPort, basicAuth: ("site1", "key1"))
+        #expect(await Self.healthy(writer))
+        let query = try RunningExecutable.spawn("query", environment: Self.environment(cluster.url, port: queryPort, extra: masterKey))
+        let reader = TestHTTPClient(port: queryPort, basicAuth: ("site1", "key1"))
+        #expect(await Self.healthy(reader))
+
+        let acknowledged = LockedPositions()
+        let statuses = StatusCounts()
+        let load = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        var i = 0
+                        while !Task.isCancelled {
+                            i += 1
+                            guard let r = try? await writer.send(
+                                "POST", "/api/v1/customers/w\(worker)/events", form: [("name", "load"), ("data[i]", "\(i)")])
+                            else { continue }
+                            statuses.add(r.status)
+                            if r.status == 200, let t = r.header("X-Consistency-Token").flatMap(Checkpoint.init(token:)) {
+                                acknowledged.add(t.position)
+                            }
+                            if r.status != 200 { try? await Task.sleep(for: .milliseconds(50)) }  // a client's backoff
+                        }
+                    }
+                }
+            }
+        }
+        #expect(await eventually(timeout: .seconds(30)) { acknowledged.count >= 100 })
+        try cluster.stop()
+        let down = ContinuousClock.now
+        #expect(await eventually(timeout: .seconds(10)) { statuses.count(503) >= 10 }, "writes answer 503 while the database is down")
+        let readDuringOutage = try? await reader.send("GET", "/api/v1/customers/w0/events")
+        #expect(readDuringOutage?.status == 503)
+        let ready = try? await writer.send("GET", "/readyz")
+        #expect(ready?.status == 503)
+        try await Task.sleep(until: down + .seconds(10))  // the outage itself is what is under test
+        let acknowledgedBeforeRestart = acknowledged.count
+        try cluster.start()
+        #expect(await eventually(timeout: .seconds(30)) { acknowledged.count > acknowledgedBeforeRestart + 100 }, "writes recover by themselves")
+        load.cancel()
+        await load.value
+        #expect(statuses.count(500) == 0, "no 500s: \(statuses.summary)")
+
+        // Every acknowledged write is in the table, and query (recovered by itself) has them all.
+        let positions = acknowledged.all
+        let c = try PostgresConnection(url: cluster.url)
+        let found = try c.execute(
+            "SELECT count(*) FROM events WHERE position = ANY($1::bigint[]) AND type = 'customer.event_tracked'",
+            [PostgresArray(positions)])
+        #expect(found[0].int(0) == positions.count)
+        let last = try c.execute("SELECT max(position) FROM events")[0].int64(0) ?? 0
+        #expect(await eventually(timeout: .seconds(30)) { (try? Self.slowestCheckpoint(c)) == last }, "query caught up")
+        let projected = try c.execute(
+            "SELECT count(*) FROM query_customer_events WHERE position = ANY($1::bigint[])", [PostgresArray(positions)])
+        #expect(projected[0].int(0) == positions.count)
+        #expect(try c.execute("SELECT count(*) FROM projection_failures")[0].int(0) == 0, "no event was set aside")
+        for pid in [ingest, query] {
+            kill(pid, SIGTERM)
+            #expect(await RunningExecutable.waitForExit(pid) == 0)
+        }
+    }
+
+    @Test func deliveryKilledWhileTheProviderHoldsAMailLosesNoneAndTheStandbyTakesOver() async throws {
+        let url = try TestPostgres.makeDatabase()
+        let smtp = try SMTPFixture(mode: .slow)
+        defer { smtp.stop() }
+        let shared = [
+            "MASTER_KEY": "fault3:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            "MAIL_TRANSPORT": "smtp://127.0.0.1:\(smtp.port)?tls=none&timeout=10&connect_timeout=2&sessions=1",
+            "MAIL_FROM_DOMAIN": "mail.test",
+        ]
+        // Replica A starts alone, so it is the active worker; B is the standby.
+        let portA = TestPortAllocator.freePort()
+        let portB = TestPortAllocator.freePort()
+        let a = try RunningExecutable.spawn("delivery", environment: Self.environment(url, port: portA, extra: shared))
+        let clientA = TestHTTPClient(port: portA, basicAuth: ("site1", "key1"))
+        #expect(await Self.healthy(clientA))
+        #expect(await eventually(timeout: .seconds(30)) { (try? await clientA.send("GET", "/readyz").status) == 200 })
+        let b = try RunningExecutable.spawn("delivery", environment: Self.environment(url, port: portB, extra: shared))
+        let clientB = TestHTTPClient(port: portB, basicAuth: ("site1", "key1"))
+        #expect(await Self.healthy(clientB))
+
+        let template = try await clientA.send("POST", "/templates", json: ["name": "T", "subject": "s", "html": "h"])
+        let templateID = try #require(template.json["id"]?.stringValue)
+        var logs: [String] = []
+        for i in 0..<5 {
+            let r = try await clientA.send(
+                "POST", "/send", json: ["email_id": .string(templateID), "recipient": ["address": .string("r\(i)@example.com")]])
+            logs.append(try #require(r.json["receipt_id"]?.stringValue))
+        }
+        // The provider has the first mail but holds its 250: A dies without learning it was taken.
+        #expect(await eventually(timeout: .seconds(20)) { ((try? smtp.received().count) ?? 0) >= 1 })
+        kill(a, SIGKILL)
+        let killed = ContinuousClock.now
+        _ = await RunningExecutable.waitForExit(a)
+
+        // B takes over within seconds and sends everything.
+        #expect(await eventually(timeout: .seconds(30)) { ((try? smtp.received().count) ?? 0) >= 2 })
+        let takeover = ContinuousClock.now - killed
+        #expect(takeover < .seconds(15), "standby took \(takeover)")
+        let c = try PostgresConnection(url: url)
+        let allSent = await eventually(timeout: .seconds(60)) {
+            let r = try? c.execute(
+                "SELECT count(DISTINCT stream) FROM events WHERE type = 'message.sent' AND stream = ANY($1::text[])",
+                [PostgresArray(logs.map { "message-" + $0.dropFirst(4) })])
+            return r?[0].int(0) == logs.count
+        }
+        var timelines: [String] = []
+        for log in logs {
+            let types = try c.execute(
+                "SELECT string_agg(type, ',' ORDER BY position) FROM events WHERE stream = $1", ["message-" + log.dropFirst(4)])
+            let outbox = try c.execute(
+                "SELECT state || ' attempts=' || attempts || ' due=' || due_at || ' lease=' || coalesce(lease_until::text, '-') FROM delivery_outbox WHERE message_hex = $1",
+                [String(log.dropFirst(4))])
+            timelines.append("\(log): \(types[0][0] ?? "") [\(outbox.rows.first?[0] ?? "no outbox row")]")
+        }
+        #expect(allSent, "every message has its sent event: \(timelines)")
+        #expect(try c.execute("SELECT count(*) FROM projection_failures")[0].int(0) == 0, "no event was set aside")
+
+        // Each mail arrived at least once; only the one in flight at the kill may be twice.
+        let received = try smtp.received().map(\.message_id)
+        var copies: [String: Int] = [:]
+        for id in received { copies[id, default: 0] += 1 }
+        for log in logs { #expect((1...2).contains(copies["<\(log)@mail.test>"] ?? 0), "\(log): \(copies["<\(log)@mail.test>"] ?? 0) copies") }
+        #expect(copies.values.filter { $0 > 1 }.count <= 1, "at most the in-flight mail is sent twice: \(copies)")
+        kill(b, SIGTERM)
+        #expect(await RunningExecutable.waitForExit(b) == 0)
+    }
+}
+
+/// Counts of HTTP statuses seen by a load generator.
+final class StatusCounts: @unchecked Sendable {
+    // @unchecked Sendable: `counts` is only touched under `lock`.
+    private let lock = NSLock()
+    private var counts: [Int: Int] = [:]
+    func add(_ status: Int) { lock.withLock { counts[status, default: 0] += 1 } }
+    func count(_ status: Int) -> Int { lock.withLock { counts[status] ?? 0 } }
+    var summary: [Int: Int] { lock.withLock { counts } }
+}
