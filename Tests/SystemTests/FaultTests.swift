@@ -237,6 +237,57 @@ import Testing
     }
 }
 
+extension FaultTests {
+    /// Which projections a replica leads, from its /readyz.
+    static func leads(_ client: TestHTTPClient) async -> Set<String> {
+        guard let r = try? await client.send("GET", "/readyz"), let projections = r.json["checks"]?["projections"]?.objectValue
+        else { return [] }
+        return Set(projections.members.filter { $0.value["leader"] == true }.map(\.key))
+    }
+
+    @Test(arguments: ["query", "delivery"])
+    func twoReplicasRunEachProjectionOnceAndTheStandbyTakesOver(service: String) async throws {
+        let url = try TestPostgres.makeDatabase()
+        let outbox = NSTemporaryDirectory() + "replicas-" + UUID().uuidString
+        let shared = [
+            "MASTER_KEY": "fault4:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            "MAIL_TRANSPORT": "file://" + outbox,
+        ]
+        let ports = [TestPortAllocator.freePort(), TestPortAllocator.freePort()]
+        var pids = try ports.map { try RunningExecutable.spawn(service, environment: Self.environment(url, port: $0, extra: shared)) }
+        let clients = ports.map { TestHTTPClient(port: $0, basicAuth: ("site1", "key1")) }
+        for client in clients { #expect(await Self.healthy(client)) }
+
+        // Every projection is led by exactly one of the two.
+        var all: Set<String> = []
+        let split = await eventually(timeout: .seconds(30)) {
+            let a = await Self.leads(clients[0])
+            let b = await Self.leads(clients[1])
+            all = a.union(b)
+            return !all.isEmpty && a.isDisjoint(with: b)
+        }
+        #expect(split)
+        #expect(all.count >= 2, "\(all)")
+        try await Task.sleep(for: .seconds(1))  // a second look: still exactly one leader each
+        let a = await Self.leads(clients[0])
+        let b = await Self.leads(clients[1])
+        #expect(a.isDisjoint(with: b) && a.union(b) == all)
+
+        // Kill the replica that leads most; the other leads everything within seconds.
+        let victim = a.count >= b.count ? 0 : 1
+        let survivor = 1 - victim
+        kill(pids[victim], SIGKILL)
+        _ = await RunningExecutable.waitForExit(pids[victim])
+        let started = ContinuousClock.now
+        #expect(await eventually(timeout: .seconds(20)) { await Self.leads(clients[survivor]) == all })
+        let takeover = ContinuousClock.now - started
+        #expect(takeover < .seconds(10), "took \(takeover)")
+        kill(pids[survivor], SIGTERM)
+        #expect(await RunningExecutable.waitForExit(pids[survivor]) == 0)
+        pids = []
+    }
+}
+
 /// Counts of HTTP statuses seen by a load generator.
 final class StatusCounts: @unchecked Sendable {
     // @unchecked Sendable: `counts` is only touched under `lock`.
