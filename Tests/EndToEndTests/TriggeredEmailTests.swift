@@ -75,4 +75,49 @@ import Testing
         }
         await p.stop()
     }
+
+    @Test func scheduledDripStepsShowInTheCustomersLogsUntilSentOrDeactivated() async throws {
+        let p = try await Platform.start()
+        do {
+            let template = try await p.sender.send("POST", "/templates", json: ["name": "Step", "subject": "Step", "html": "step"])
+            let templateID = try #require(template.json["id"]?.stringValue)
+            let campaign = try await p.sender.send(
+                "POST", "/drip_campaigns",
+                json: [
+                    "name": "Onboarding",
+                    "steps": [["template_id": .string(templateID), "delay_seconds": 0], ["template_id": .string(templateID), "delay_seconds": 3600]],
+                ])
+            let campaignID = try #require(campaign.json["drip_campaign"]?["id"]?.stringValue)
+            let activated = try await p.sender.send(
+                "POST", "/api/v1/drip_campaigns/\(campaignID)/activate", json: ["recipient_address": "dee@example.com"])
+            #expect(activated.status == 200, "\(activated.text)")
+
+            // The first step is sent; the second waits, listed as scheduled.
+            _ = try await p.mail(count: 1)
+            let logs = try await p.read("/customers/dee@example.com/logs") { r in
+                let statuses = r.json["logs"]?.arrayValue?.compactMap { $0["status"]?.stringValue } ?? []
+                return statuses.count == 2 && statuses.contains("scheduled") && statuses.contains("sent")
+            }
+            let scheduled = logs.json["logs"]?.arrayValue?.first { $0["status"] == "scheduled" }
+            #expect(scheduled?["recipient_address"] == "dee@example.com")
+            #expect(scheduled?["email_id"] == .string(templateID))
+            #expect(scheduled?["id"]?.stringValue?.hasPrefix("log_") == true)
+            #expect(scheduled?["message"]?.stringValue?.hasPrefix("drip step scheduled for ") == true)
+            let limited = try await p.reader.send("GET", "/customers/dee@example.com/logs?count=1")
+            #expect(limited.json["logs"]?.arrayValue?.count == 1)
+
+            // Deactivation cancels it: the customer's logs keep only what was sent.
+            let off = try await p.sender.send(
+                "POST", "/drip_campaigns/\(campaignID)/deactivate", json: ["recipient_address": "dee@example.com"])
+            #expect(off.status == 200, "\(off.text)")
+            let after = try await p.read("/customers/dee@example.com/logs") { r in
+                r.json["logs"]?.arrayValue?.compactMap { $0["status"]?.stringValue } == ["sent"]
+            }
+            #expect(after.json["logs"]?.arrayValue?.compactMap { $0["status"]?.stringValue } == ["sent"])
+        } catch {
+            await p.stop()
+            throw error
+        }
+        await p.stop()
+    }
 }

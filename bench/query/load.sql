@@ -3,10 +3,15 @@
 -- request carries no sealed part (no recipient), so the load needs no keys; everything else
 -- follows the payload contract. Run with: psql -v n=1000000 -f load.sql
 \set ON_ERROR_STOP on
+-- Optional -v first=K numbers the messages from K+1 (to grow a loaded table further).
+\if :{?first}
+\else
+\set first 0
+\endif
 SET synchronous_commit = off;
 WITH m AS (
     SELECT i, md5('bench-message-' || i)::uuid AS id, 1700000000000 + i::bigint * 1000 AS t
-    FROM generate_series(1, (:n / 5)) AS i
+    FROM generate_series(:first + 1, :first + (:n / 5)) AS i
 ), k(kind, status, type, dt, message, provider) AS (
     VALUES (1, 'requested', 'message.requested', 0, NULL, NULL),
            (2, 'queued', 'message.queued', 100, 'email queued', NULL),

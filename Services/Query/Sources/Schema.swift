@@ -91,5 +91,26 @@ enum QuerySchema {
                     PRIMARY KEY (tenant, message_id, position)
                 );
                 """),
+        Migration(
+            version: 2, name: "scheduled drip steps",
+            sql: """
+                -- Drip steps scheduled but not yet sent (nor cancelled): listed in the customer's logs
+                -- with status "scheduled" until their message has events of its own.
+                CREATE TABLE query_scheduled_drips (
+                    tenant text NOT NULL,
+                    message_id uuid NOT NULL,
+                    position bigint NOT NULL,
+                    created bigint NOT NULL,
+                    due_at bigint NOT NULL,
+                    template_id text,
+                    recipient_subject text,
+                    recipient_address text,
+                    recipient_lower text,
+                    recipient_name text,
+                    PRIMARY KEY (tenant, message_id)
+                );
+                CREATE INDEX query_scheduled_drips_by_recipient ON query_scheduled_drips (tenant, recipient_lower, created DESC);
+                CREATE INDEX query_scheduled_drips_by_subject ON query_scheduled_drips (tenant, recipient_subject);
+                """),
     ]
 }

@@ -19,7 +19,12 @@ final class MessageLogProjection: QueryProjection {
     let sealed: SealedPart
     let activity = ProjectionActivity()
 
-    init(vault: PersonalDataVault) { self.sealed = SealedPart(vault: vault) }
+    let scheduledDrips: ScheduledDrips
+
+    init(vault: PersonalDataVault) {
+        self.sealed = SealedPart(vault: vault)
+        self.scheduledDrips = ScheduledDrips(sealed: sealed)
+    }
 
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         defer { activity.didApply(events.count) }
@@ -31,6 +36,10 @@ final class MessageLogProjection: QueryProjection {
                 try erase(event, on: connection)
             } else if event.type.hasPrefix("message.") {
                 segment.append(event)
+            } else if ScheduledDrips.handles(event.type) {
+                try applyMessages(segment, on: connection)
+                segment.removeAll()
+                try scheduledDrips.apply(event, on: connection)
             }
         }
         try applyMessages(segment, on: connection)
@@ -41,6 +50,7 @@ final class MessageLogProjection: QueryProjection {
         sealed.vault.forgetCachedKeys()
         try connection.execute("DELETE FROM query_logs")
         try connection.execute("DELETE FROM query_log_events")
+        try scheduledDrips.reset(on: connection)
     }
 
     // MARK: Erasure
@@ -58,6 +68,7 @@ final class MessageLogProjection: QueryProjection {
                 msg_details = NULL
             WHERE tenant = $1 AND recipient_subject = ANY($2::text[])
             """, [event.tenant, PostgresArray(subjects)])
+        try scheduledDrips.erase(tenant: event.tenant, subjects: subjects, on: connection)
         sealed.vault.forgetCachedKeys()
     }
 
@@ -70,6 +81,8 @@ final class MessageLogProjection: QueryProjection {
 
     private func applyMessages(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         guard !events.isEmpty else { return }
+        try scheduledDrips.messagesStarted(
+            tenants: events.map(\.tenant), messageIDs: events.compactMap { $0.data["message_id"]?.stringValue }, on: connection)
         var rows: [LogEventRow] = []
         var requests: [MessageKey: LogRequest] = [:]
         var touched: [MessageKey] = []

@@ -50,18 +50,31 @@ struct CustomerRoutes {
         let count = try QueryParameter.int(request.query, "count", default: 100, in: 1...100)
         let before = try QueryParameter.timestamp(request.query, "created_lt")
         let after = try QueryParameter.timestamp(request.query, "created_gt")
-        var sql = "SELECT \(LogJSON.columns) FROM query_logs WHERE tenant = $1 AND has_request AND recipient_lower = $2"
+        // Sent logs and scheduled drip steps (seed 001: "including scheduled drips"), newest first.
         var parameters: [any PostgresEncodable] = [tenant, address]
+        var bounds = ""
         if let before {
             parameters.append(before)
-            sql += " AND created < $\(parameters.count)"
+            bounds += " AND created < $\(parameters.count)"
         }
         if let after {
             parameters.append(after)
-            sql += " AND created > $\(parameters.count)"
+            bounds += " AND created > $\(parameters.count)"
         }
         parameters.append(count)
-        sql += " ORDER BY created DESC, seq DESC LIMIT $\(parameters.count)"
+        let sql = """
+            SELECT \(LogJSON.columns) FROM (
+                (SELECT \(LogJSON.columns), seq AS sort FROM query_logs
+                 WHERE tenant = $1 AND has_request AND recipient_lower = $2\(bounds)
+                 ORDER BY created DESC, seq DESC LIMIT $\(parameters.count))
+                UNION ALL
+                (SELECT message_id, created, recipient_name, recipient_address, 'scheduled',
+                        'drip step scheduled for ' || to_char(to_timestamp(due_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                        template_id, NULL, NULL, position AS sort
+                 FROM query_scheduled_drips WHERE tenant = $1 AND recipient_lower = $2\(bounds)
+                 ORDER BY created DESC LIMIT $\(parameters.count))
+            ) logs ORDER BY created DESC, sort DESC LIMIT $\(parameters.count)
+            """
         let rows = try await app.store.pool.execute(sql, parameters)
         let logs = rows.rows.map { LogJSON.object(from: PostgresRowReader(row: $0)) }
         return .json(["success": true, "status": "OK", "logs": .array(logs)])
