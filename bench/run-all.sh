@@ -24,7 +24,9 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p bench/results bench/out
 out=bench/results/run-$stamp.jsonl; : > "$out"
 dir=bench/out/pg-all; rm -rf "$dir"
-url=$(scripts/pg-cluster start "$dir" 55440)   # durable: fsync and synchronous_commit on
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+url=$(scripts/pg-cluster start "$dir" "$(free_port)")   # durable: fsync and synchronous_commit on
+ingest_port=$(free_port); delivery_port=$(free_port); query_port=$(free_port)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; scripts/pg-cluster stop "$dir"; }
 trap cleanup EXIT
@@ -36,6 +38,9 @@ start() { # name port database → pid in $started
   until curl -sf "http://127.0.0.1:$2/healthz" >/dev/null; do sleep 0.1; done
 }
 stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
+caught_up() { # port: wait until every projection of the service has caught up with the table
+  until r=$(curl -s "http://127.0.0.1:$1/readyz") && [[ $r == *'"caught_up":true'* && $r != *'"caught_up":false'* ]]; do sleep 0.5; done
+}
 run() { # name url pid database [loadrun args...]
   local name=$1 target=$2 pid=$3 db=$4; shift 4
   bench/lib/loadrun.py --name "$name" --url "$target" --service-pid "$pid" --pg-data "$dir" \
@@ -47,14 +52,14 @@ count_events="SELECT count(*) FROM events"
 
 echo "== ingest" >&2
 db=$(newdb ingest_conns)
-start ingest 19081 "$db"; ingest=$started
+start ingest $ingest_port "$db"; ingest=$started
 for c in 1 16 64 256; do
-  run "ingest POST /api/v1/customers/{id}/events" http://127.0.0.1:19081 "$ingest" "$db" --connections "$c" \
+  run "ingest POST /api/v1/customers/{id}/events" http://127.0.0.1:$ingest_port "$ingest" "$db" --connections "$c" \
     --script bench/wrk/track_event.lua --count-sql "$count_events"
 done
-run "ingest POST /customers" http://127.0.0.1:19081 "$ingest" "$db" --connections 64 \
+run "ingest POST /customers" http://127.0.0.1:$ingest_port "$ingest" "$db" --connections 64 \
   --script bench/wrk/customer_upsert.lua --count-sql "$count_events"
-run "ingest GET /healthz" http://127.0.0.1:19081/healthz "$ingest" "$db" --connections 64
+run "ingest GET /healthz" http://127.0.0.1:$ingest_port/healthz "$ingest" "$db" --connections 64
 stop "$ingest"
 
 echo "== scale curve, query and delivery" >&2
@@ -65,32 +70,33 @@ have=0
 for n in 10000 "$large"; do
   load "$db" $((n - have)) $((have / 5)); have=$n
   extra="{\"events_in_table\": $(psql "$db" -XAtqc "$count_events")}"
-  start ingest 19081 "$db"; ingest=$started
-  run "ingest POST events (table $n)" http://127.0.0.1:19081 "$ingest" "$db" --connections 64 \
+  start ingest $ingest_port "$db"; ingest=$started
+  run "ingest POST events (table $n)" http://127.0.0.1:$ingest_port "$ingest" "$db" --connections 64 \
     --script bench/wrk/track_event.lua --count-sql "$count_events" --extra "$extra"
   stop "$ingest"
-  start query 19083 "$db"; query=$started
-  until [[ $(curl -s -u site1:key1 http://127.0.0.1:19083/readyz | grep -o '"caught_up":true' | wc -l) -ge 2 ]]; do sleep 0.5; done
+  start query $query_port "$db"; query=$started
+  caught_up $query_port
   ids=bench/out/all-ids.txt
   psql "$db" -XAtqc "SELECT 'log_' || replace(message_id::text, '-', '') FROM query_logs ORDER BY random() LIMIT 2000" > "$ids"
-  IDS_FILE=$ids run "query GET /logs/{id} (table $n)" http://127.0.0.1:19083 "$query" "$db" --script bench/query/get_random.lua --extra "$extra"
-  IDS_FILE=$ids SUFFIX=/events run "query GET /logs/{id}/events (table $n)" http://127.0.0.1:19083 "$query" "$db" \
+  IDS_FILE=$ids run "query GET /logs/{id} (table $n)" http://127.0.0.1:$query_port "$query" "$db" --script bench/query/get_random.lua --extra "$extra"
+  IDS_FILE=$ids SUFFIX=/events run "query GET /logs/{id}/events (table $n)" http://127.0.0.1:$query_port "$query" "$db" \
     --script bench/query/get_random.lua --extra "$extra"
   psql "$db" -XAtqc "SELECT 'r' || i || '@example.com' FROM generate_series(1, 2000) i" > "$ids"
-  IDS_FILE=$ids PREFIX=/customers/ SUFFIX=/logs run "query GET /customers/{email}/logs (table $n)" http://127.0.0.1:19083 \
+  IDS_FILE=$ids PREFIX=/customers/ SUFFIX=/logs run "query GET /customers/{email}/logs (table $n)" http://127.0.0.1:$query_port \
     "$query" "$db" --script bench/query/get_random.lua --extra "$extra"
-  PATH_TO_GET="/v1/Email/" run "query GET /v1/Email/ first page (table $n)" http://127.0.0.1:19083 "$query" "$db" \
+  PATH_TO_GET="/v1/Email/" run "query GET /v1/Email/ first page (table $n)" http://127.0.0.1:$query_port "$query" "$db" \
     --script bench/query/get_fixed.lua --extra "$extra"
   PATH_TO_GET="/v1/Email/?BrandId=brand-3&State=delivered" run "query GET /v1/Email/ filtered (table $n)" \
-    http://127.0.0.1:19083 "$query" "$db" --script bench/query/get_fixed.lua --extra "$extra"
+    http://127.0.0.1:$query_port "$query" "$db" --script bench/query/get_fixed.lua --extra "$extra"
   stop "$query"
-  start delivery 19082 "$db"; delivery=$started
-  tem=$(curl -s -u site1:key1 -H 'Content-Type: application/json' http://127.0.0.1:19082/templates \
+  start delivery $delivery_port "$db"; delivery=$started
+  caught_up $delivery_port
+  tem=$(curl -s -u site1:key1 -H 'Content-Type: application/json' http://127.0.0.1:$delivery_port/templates \
     -d '{"name":"Bench","subject":"Token {{Token}}","html":"<p>{{NumPhotos}} photos</p>"}' | sed 's/.*"id":"\(tem_[^"]*\)".*/\1/')
-  curl -sf -u site1:key1 -X PUT -H 'Content-Type: application/json' http://127.0.0.1:19082/v1/Brands/bench \
-    -d "{\"Name\":\"Bench\",\"From\":\"bench@bench.test\",\"Templates\":{\"token\":\"$tem\"}}" >/dev/null
-  until curl -sf -u site1:key1 http://127.0.0.1:19082/v1/Brands/bench >/dev/null; do sleep 0.2; done
-  run "delivery POST /v1/Email/ x100 (table $n)" http://127.0.0.1:19082 "$delivery" "$db" --connections 16 \
+  curl -sf -u site1:key1 -X PUT -H 'Content-Type: application/json' http://127.0.0.1:$delivery_port/v1/Brands/bench \
+    -d "{\"Name\":\"Bench\",\"From\":\"bench@bench.test\",\"Templates\":{\"token\":\"$tem\",\"group\":\"$tem\",\"tokenAndGroup\":\"$tem\"}}" >/dev/null
+  until curl -sf -u site1:key1 http://127.0.0.1:$delivery_port/v1/Brands/bench >/dev/null; do sleep 0.2; done
+  run "delivery POST /v1/Email/ x100 (table $n)" http://127.0.0.1:$delivery_port "$delivery" "$db" --connections 16 \
     --script bench/wrk/v1_email_batch.lua --count-sql "SELECT count(*) FROM events WHERE type = 'message.requested'" \
     --extra "$extra"
   stop "$delivery"
