@@ -44,6 +44,39 @@ def wait_port(port, timeout=20):
     raise SystemExit("nothing listens on port %d" % port)
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid, children=False):
+    """utime+stime of a process (plus its waited-for children's when asked), in seconds."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICKS
+
+
+def postgres_cpu(postmaster):
+    """CPU seconds of a cluster: the postmaster, the backends it reaped and the live ones."""
+    if postmaster is None:
+        return 0.0
+    total = cpu_seconds(postmaster, children=True)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == postmaster:
+                total += cpu_seconds(int(entry))
+    return total
+
+
 def start_postgres(workdir):
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not bins:
@@ -58,11 +91,15 @@ def start_postgres(workdir):
                              "--locale=C"], check=True, stdout=subprocess.DEVNULL)
     port = free_port()
     opts = "-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=on" % (port, workdir)
+    if os.environ.get("BENCH_STATEMENTS"):
+        opts += " -c shared_preload_libraries=pg_stat_statements"
     subprocess.run(prefix + [bindir + "/pg_ctl", "-D", data, "-o", opts, "-l", workdir + "/log", "-w", "start"],
                    check=True, stdout=subprocess.DEVNULL)
     stop = lambda: subprocess.run(prefix + [bindir + "/pg_ctl", "-D", data, "-m", "immediate", "stop"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return "postgresql://postgres@127.0.0.1:%d/postgres" % port, stop
+    with open(os.path.join(data, "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    return "postgresql://postgres@127.0.0.1:%d/postgres" % port, stop, postmaster
 
 
 class Sink:
@@ -156,9 +193,10 @@ def main():
     workdir = tempfile.mkdtemp(prefix="delivery-bench-")
     os.chmod(workdir, 0o777)
     stop_pg = None
+    postmaster = None
     database = os.environ.get("DATABASE_URL")
     if not database:
-        database, stop_pg = start_postgres(workdir)
+        database, stop_pg, postmaster = start_postgres(workdir)
     sink = Sink(workdir)
     service = None
     try:
@@ -177,6 +215,10 @@ def main():
             sink.count = lambda: len(os.listdir(outbox))
         service = subprocess.Popen([args.binary], env=env, stdout=subprocess.DEVNULL)
         wait_port(port, timeout=60)
+        if os.environ.get("BENCH_STATEMENTS"):
+            psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
+            subprocess.run([psql, database, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
+                           stdout=subprocess.DEVNULL)
         api = API(port)
         status, template = api.call("POST", "/templates", {"name": "Bench", "subject": "Token {{Token}}",
                                                            "html": "<p>{{NumPhotos}} photos</p>", "text": "{{NumPhotos}} photos"})
@@ -193,10 +235,16 @@ def main():
             status, body = api.call("POST", "/v1/Email/", {"Messages": messages})
             assert status == 200 and all(r["Status"] == 200 for r in body["Results"]), body
 
+        def cpu():
+            return (cpu_seconds(service.pid), postgres_cpu(postmaster), cpu_seconds(sink.proc.pid))
+
+        cpu_start = cpu()
+        load_start = os.getloadavg()[0]
         start = time.time()
         with ThreadPoolExecutor(args.clients) as pool:
             list(pool.map(post, range(args.requests)))
         accepted = time.time()
+        cpu_accepted = cpu()
         if args.verbose:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.request("GET", "/metrics")
@@ -206,6 +254,7 @@ def main():
             print("  sink count at acceptance:", sink.count() - before)
         try:
             delivered = sink.wait_for(before + total, timeout=args.timeout)
+            cpu_delivered = cpu()
         except SystemExit as e:
             print(e)
             psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
@@ -227,6 +276,12 @@ def main():
                             "SELECT data->>'reason' AS reason, count(*) FROM events WHERE type = 'message.failed_to_send' "
                             "GROUP BY 1 ORDER BY 2 DESC LIMIT 5"])
             raise
+        if os.environ.get("BENCH_STATEMENTS"):
+            psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
+            subprocess.run([psql, database, "-c",
+                            "SELECT calls, round(total_exec_time) AS ms, round(mean_exec_time::numeric, 3) AS mean, "
+                            "left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query FROM pg_stat_statements "
+                            "ORDER BY total_exec_time DESC LIMIT 25"])
         result = {
             "messages": total,
             "accepted_per_second": round(total / (accepted - start)),
@@ -234,6 +289,12 @@ def main():
             "sink_ceiling_per_second": round(ceiling),
             "smtp_sessions": args.sessions, "mail_concurrency": args.concurrency, "http_clients": args.clients,
             "binary": args.binary,
+            # CPU seconds per 1,000 messages: acceptance phase, then the whole run to the sink.
+            "cpu_per_1000_accept": {k: round((b - a) * 1000 / total, 3) for k, a, b in
+                                    zip(("delivery", "postgres", "sink"), cpu_start, cpu_accepted)},
+            "cpu_per_1000_end_to_end": {k: round((b - a) * 1000 / total, 3) for k, a, b in
+                                        zip(("delivery", "postgres", "sink"), cpu_start, cpu_delivered)},
+            "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         }
         print("accepted durably: %d messages/s" % result["accepted_per_second"])
         print("end to end to the sink: %d messages/s" % result["end_to_end_per_second"])
