@@ -17,11 +17,11 @@ struct DueMessage: Sendable, Hashable {
     var key: String { tenant + "\u{0}" + messageHex }
 }
 
-/// Sends a batch of due messages: appends their `queued` events, loads what they need in one
-/// pooled job, hands the emails to the transport (at most `concurrency` at once), then appends
-/// each `sent`, `failed_to_send` or `dropped`. After the appends the outbox rows are moved the
-/// way the projection would move them (one statement per batch), so the worker never acts on
-/// a stale row. The appends of a batch arrive together and share one group commit.
+/// Sends a batch of due messages: appends their `queued` events (concurrent appends that share
+/// one group commit), loads what they need in one pooled job, hands the emails to the transport
+/// (at most `concurrency` at once), then appends every `sent`, `failed_to_send` or `dropped` in
+/// one atomic append. After the appends the outbox rows are moved the way the projection would
+/// move them (one statement per batch), so the worker never acts on a stale row.
 struct MessageSender: Sendable {
     let app: ServiceApp
     let readModel: DeliveryReadModel
@@ -41,22 +41,29 @@ struct MessageSender: Sendable {
         guard !claimed.isEmpty else { return }
         // 2. load everything the emails need, then compose and send.
         let composed = await compose(claimed.map(\.due))
-        let moves = await withTaskGroup(of: OutboxMove?.self) { group in
-            var moves: [OutboxMove] = []
+        let outcomes = await withTaskGroup(of: Outcome.self) { group in
+            var outcomes: [Outcome] = []
             var running = 0
             for (index, item) in claimed.enumerated() {
-                if running >= max(1, settings.concurrency), let move = await group.next() {
+                if running >= max(1, settings.concurrency), let outcome = await group.next() {
                     running -= 1
-                    if let move { moves.append(move) }
+                    outcomes.append(outcome)
                 }
                 running += 1
-                group.addTask { await self.deliver(item.due, item.message, version: item.version, composed[index]) }
+                group.addTask { await self.deliver(item, composed[index]) }
             }
-            for await move in group { if let move { moves.append(move) } }
-            return moves
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
         }
-        // 3. the rows follow the outcomes (if this fails, the projection moves them shortly).
-        _ = try? await moveAll(moves)
+        // 3. the outcomes in one append; then the rows follow (if that fails, the projection
+        // moves them shortly).
+        if let moves = await record(outcomes) { _ = try? await moveAll(moves) }
+    }
+
+    /// What a send came to, to be recorded.
+    private struct Outcome: Sendable {
+        var due: DueMessage
+        var event: NewEvent
     }
 
     /// A message whose `queued` event is recorded.
@@ -119,13 +126,9 @@ struct MessageSender: Sendable {
         return claimed
     }
 
-    /// Sends one composed message and records the outcome; returns the row's move, or nil when
-    /// the outcome could not be recorded (the lease expires and the message is sent again:
-    /// at least once, never lost).
-    private func deliver(_ due: DueMessage, _ message: MessageIdentity, version: Int64, _ composed: Composed) async
-        -> OutboxMove?
-    {
-        let attempt = due.attempts + 1
+    /// Sends one composed message; returns the event recording the outcome.
+    private func deliver(_ item: Claimed, _ composed: Composed) async -> Outcome {
+        let attempt = item.due.attempts + 1
         let outcome: SendOutcome
         switch composed {
         case .refused(let reason): outcome = .permanent(reason: reason)
@@ -134,20 +137,34 @@ struct MessageSender: Sendable {
         }
         let decision = settings.retry.decide(
             outcome, attempt: attempt, nowMilliseconds: nowMilliseconds(), unit: Double.random(in: 0..<1))
-        let event = NewEvent(type: decision.eventType, data: outcomeData(decision, message), metadata: metadata)
-        let stream = EventCatalog.messageStream(messageHex: due.messageHex)
+        return Outcome(
+            due: item.due,
+            event: NewEvent(type: decision.eventType, data: outcomeData(decision, item.message), metadata: metadata))
+    }
+
+    /// Appends the outcomes of a batch in one atomic append (retrying a database hiccup with the
+    /// same event ids, so a retry never records twice); returns the rows' moves, or nil when
+    /// it never lands (the leases expire and the messages are sent again: at least once, never lost).
+    private func record(_ outcomes: [Outcome]) async -> [OutboxMove]? {
+        guard !outcomes.isEmpty else { return [] }
+        let units = outcomes.map {
+            StreamAppend(
+                tenant: $0.due.tenant, stream: EventCatalog.messageStream(messageHex: $0.due.messageHex), events: [$0.event])
+        }
         for pause in [0, 200, 1000, 3000] {
             if pause > 0 { try? await Task.sleep(for: .milliseconds(pause)) }
             do {
-                let result = try await app.store.append(StreamAppend(tenant: due.tenant, stream: stream, events: [event]))
-                return OutboxMove(
-                    tenant: due.tenant, messageHex: due.messageHex,
-                    version: result.streams.first?.lastVersion ?? version + 1, type: event.type, data: event.data)
+                let result = try await app.store.append(units)
+                return zip(outcomes, result.streams).map { outcome, stream in
+                    OutboxMove(
+                        tenant: outcome.due.tenant, messageHex: outcome.due.messageHex, version: stream.lastVersion,
+                        type: outcome.event.type, data: outcome.event.data)
+                }
             } catch {
                 continue
             }
         }
-        app.logger.log(.error, "could not record a send outcome; the message will be retried after its lease", [:])
+        app.logger.log(.error, "could not record send outcomes; the messages will be retried after their lease", [:])
         return nil
     }
 
