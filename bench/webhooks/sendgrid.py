@@ -105,9 +105,9 @@ def main():
             while len(logs) < wanted:
                 n = min(100, wanted - len(logs))
                 status, body = api.call("POST", "/v1/Email/", {"Messages": [
-                    {"To": "r%d@example.com" % (len(logs) + j), "Type": "token", "BrandId": "bench", "Token": "t"}
+                    {"To": "r%d@example.com" % (len(logs) + j), "Type": "token", "BrandId": "bench", "Token": "t", "NumPhotos": 1}
                     for j in range(n)]})
-                assert status == 200, body
+                assert status == 200 and all(r["Status"] == 200 for r in body["Results"]), body["Results"][:2]
                 logs += ["log_" + r["MessageId"].replace("-", "") for r in body["Results"]]
             deadline = time.time() + 120
             while len(os.listdir(outbox)) < wanted and time.time() < deadline:
@@ -120,7 +120,7 @@ def main():
         for _ in range(args.batches):
             events = []
             for _ in range(args.events):
-                log = logs[n] if n < len(logs) else None
+                log = logs[n % len(logs)] if logs and n % 100 < args.matched * 100 else None
                 events.append(sendgrid_event(kinds[n % len(kinds)], log, n))
                 n += 1
             random.shuffle(events)
