@@ -3,9 +3,12 @@
 durably, end to end to a loopback SMTP sink, and the sink's own ceiling measured alone.
 
 Usage: bench/delivery/run.py [--binary .build/release/delivery] [--requests 50] [--clients 4]
-                             [--sessions 8] [--concurrency 32]
+                             [--sessions 8] [--concurrency 32] [--sink fast|aiosmtpd] [--sink-processes 1]
+Reports accepted msg/s, end-to-end msg/s, the sink's ceiling alone (measured first, with a
+cheap raw-socket client), and CPU seconds per 1,000 messages of delivery, PostgreSQL and the
+sink (BENCH_STATEMENTS=1 also prints the top statements from pg_stat_statements).
 Needs PostgreSQL server binaries (a throwaway cluster is started unless DATABASE_URL is set)
-and `pip install aiosmtpd`.
+and, for `--sink aiosmtpd`, `pip install aiosmtpd`.
 """
 import argparse
 import base64
@@ -13,7 +16,6 @@ import glob
 import json
 import os
 import shutil
-import smtplib
 import socket
 import subprocess
 import sys
@@ -102,12 +104,32 @@ def start_postgres(workdir):
     return "postgresql://postgres@127.0.0.1:%d/postgres" % port, stop, postmaster
 
 
+def tree_cpu(pid):
+    """CPU seconds of a process and its live children."""
+    total = cpu_seconds(pid)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid:
+                total += cpu_seconds(int(entry))
+    return total
+
+
 class Sink:
-    def __init__(self, workdir):
+    """`fast`: bench/delivery/fastsink.py (plain asyncio, N processes); `aiosmtpd`: sink.py."""
+
+    def __init__(self, workdir, kind="fast", processes=1):
         self.port = free_port()
         self.count_file = os.path.join(workdir, "sink-count")
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "sink.py"), "--port", str(self.port),
-                                      "--count-file", self.count_file], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        command = [sys.executable, os.path.join(HERE, "fastsink.py" if kind == "fast" else "sink.py"),
+                   "--port", str(self.port), "--count-file", self.count_file]
+        if kind == "fast":
+            command += ["--processes", str(processes)]
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         wait_port(self.port)
 
     def count(self):
@@ -130,22 +152,44 @@ class Sink:
         self.proc.wait(timeout=10)
 
 
+def blast_raw(args):
+    """One connection sending `count` messages without smtplib (cheap client: the ceiling
+    measures the sink, not the client)."""
+    port, count = args
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        f = s.makefile("rb")
+
+        def reply():
+            while True:
+                line = f.readline()
+                if not line:
+                    raise SystemExit("the sink closed the connection")
+                if line[3:4] != b"-":
+                    return line
+
+        reply()
+        s.sendall(b"EHLO bench\r\n")
+        reply()
+        for _ in range(count):
+            for command in (b"MAIL FROM:<bench@example.com>\r\n", b"RCPT TO:<r@example.com>\r\n", b"DATA\r\n"):
+                s.sendall(command)
+                reply()
+            s.sendall(MESSAGE + b".\r\n")
+            if not reply().startswith(b"250"):
+                raise SystemExit("the sink refused a message")
+        s.sendall(b"QUIT\r\n")
+        reply()
+
+
 MESSAGE = (b"From: bench@example.com\r\nTo: r@example.com\r\nSubject: ceiling\r\nMessage-ID: <x@bench>\r\n"
            b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + b"hello world\r\n" * 20)
-
-
-def blast(args):
-    port, count = args
-    with smtplib.SMTP("127.0.0.1", port) as s:
-        for _ in range(count):
-            s.sendmail("bench@example.com", ["r@example.com"], MESSAGE)
 
 
 def sink_ceiling(sink, connections, per_connection):
     start_count = sink.count()
     start = time.time()
     with Pool(connections) as pool:
-        pool.map(blast, [(sink.port, per_connection)] * connections)
+        pool.map(blast_raw, [(sink.port, per_connection)] * connections)
     end = sink.wait_for(start_count + connections * per_connection)
     return connections * per_connection / (end - start)
 
@@ -188,6 +232,9 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="print projection lag and pool use at acceptance")
     parser.add_argument("--ceiling-connections", type=int, default=8)
     parser.add_argument("--ceiling-messages", type=int, default=500, help="per connection")
+    parser.add_argument("--sink", choices=["fast", "aiosmtpd"], default="fast",
+                        help="fast: bench/delivery/fastsink.py; aiosmtpd: sink.py")
+    parser.add_argument("--sink-processes", type=int, default=1, help="processes of the fast sink")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="delivery-bench-")
@@ -197,11 +244,11 @@ def main():
     database = os.environ.get("DATABASE_URL")
     if not database:
         database, stop_pg, postmaster = start_postgres(workdir)
-    sink = Sink(workdir)
+    sink = Sink(workdir, args.sink, args.sink_processes)
     service = None
     try:
         ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)
-        print("sink ceiling alone: %.0f messages/s (%d connections, smtplib)" % (ceiling, args.ceiling_connections))
+        print("sink ceiling alone: %.0f messages/s (%s sink, %d connections)" % (ceiling, args.sink, args.ceiling_connections))
 
         port = free_port()
         env = dict(os.environ, DATABASE_URL=database, PORT=str(port), API_KEYS="bench:benchkey", LOG_LEVEL="error",
@@ -236,7 +283,7 @@ def main():
             assert status == 200 and all(r["Status"] == 200 for r in body["Results"]), body
 
         def cpu():
-            return (cpu_seconds(service.pid), postgres_cpu(postmaster), cpu_seconds(sink.proc.pid))
+            return (cpu_seconds(service.pid), postgres_cpu(postmaster), tree_cpu(sink.proc.pid))
 
         cpu_start = cpu()
         load_start = os.getloadavg()[0]
@@ -286,7 +333,7 @@ def main():
             "messages": total,
             "accepted_per_second": round(total / (accepted - start)),
             "end_to_end_per_second": round(total / (delivered - start)),
-            "sink_ceiling_per_second": round(ceiling),
+            "sink_ceiling_per_second": round(ceiling), "sink": args.sink, "sink_processes": args.sink_processes,
             "smtp_sessions": args.sessions, "mail_concurrency": args.concurrency, "http_clients": args.clients,
             "binary": args.binary,
             # CPU seconds per 1,000 messages: acceptance phase, then the whole run to the sink.
