@@ -19,7 +19,7 @@ struct DueMessage: Sendable, Hashable {
 
 /// Sends a batch of due messages: appends their `queued` events (concurrent appends that share
 /// one group commit), loads what they need in one pooled job, hands the emails to the transport
-/// (at most `concurrency` at once), then appends every `sent`, `failed_to_send` or `dropped` in
+/// (at most `sendsAtOnce` at once), then appends every `sent`, `failed_to_send` or `dropped` in
 /// one atomic append. After the appends the outbox rows are moved the way the projection would
 /// move them (one statement per batch), so the worker never acts on a stale row.
 struct MessageSender: Sendable {
@@ -31,11 +31,8 @@ struct MessageSender: Sendable {
     /// Template versions never change once saved: keep the ones already loaded.
     let versions = TemplateVersionCache()
 
-    /// Sends one due message (a batch of one).
-    func send(_ due: DueMessage) async { await send([due]) }
-
-    /// Sends a batch of due messages (distinct keys).
-    func send(_ batch: [DueMessage]) async {
+    /// Sends a batch of due messages (distinct keys), at most `sendsAtOnce` on the wire at once.
+    func send(_ batch: [DueMessage], sendsAtOnce: Int) async {
         // 1. queued, only where the stream is where the row says (else the row is stale: retry soon).
         let claimed = await queue(batch)
         guard !claimed.isEmpty else { return }
@@ -45,7 +42,7 @@ struct MessageSender: Sendable {
             var outcomes: [Outcome] = []
             var running = 0
             for (index, item) in claimed.enumerated() {
-                if running >= max(1, settings.concurrency), let outcome = await group.next() {
+                if running >= max(1, sendsAtOnce), let outcome = await group.next() {
                     running -= 1
                     outcomes.append(outcome)
                 }

@@ -7,8 +7,8 @@ import Synchronization
 /// connection; a standby retries every second and takes over when the leader's session ends).
 ///
 /// A dedicated thread owns the lock connection and claims due rows in batches of up to
-/// `batchSize` (one query), each handed to a task that sends it (`MessageSender`, at most
-/// `concurrency` sends at once); up to `batchesInFlight` batches overlap, so one batch's
+/// `batchSize` (one query), each handed to a task that sends it (`MessageSender`); up to
+/// `batchesInFlight` batches overlap, sharing `concurrency` sends in flight at once, so one batch's
 /// database work runs while another's emails are on the wire. A slow provider only fills those
 /// slots and never blocks HTTP handlers or projections. The worker sleeps until the outbox
 /// projection's NOTIFY (sent when new rows commit, from any process), a finished batch, or the
@@ -135,7 +135,9 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                 }
                 var started = 0
                 let (inFlight, batches) = state.withLock { ($0.inFlight.count, $0.batches) }
-                if batches < batchesInFlight {
+                // `concurrency` sends in flight at most, shared by the batches.
+                let batchLimit = max(1, min(batchesInFlight, concurrency))
+                if batches < batchLimit {
                     var batch: [DueMessage] = []
                     for due in try pickDue(c, limit: batchSize + inFlight) where batch.count < batchSize {
                         if state.withLock({ $0.inFlight.insert(due.key).inserted }) { batch.append(due) }
@@ -145,7 +147,7 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                         state.withLock { $0.batches += 1 }
                         let sender = self.sender
                         Task {
-                            await sender.send(batch)
+                            await sender.send(batch, sendsAtOnce: max(1, self.concurrency / batchLimit))
                             self.state.withLock {
                                 for due in batch { $0.inFlight.remove(due.key) }
                                 $0.batches -= 1
@@ -155,7 +157,7 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                     }
                 }
                 // A full batch suggests more are due: look again at once if a slot is free.
-                if started < batchSize || batches + 1 >= batchesInFlight {
+                if started < batchSize || batches + 1 >= batchLimit {
                     waitForWake(after: seen, timeout: pollInterval)
                 }
             } catch {
