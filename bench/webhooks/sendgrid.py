@@ -85,10 +85,12 @@ def main():
         outbox = os.path.join(workdir, "outbox")
         os.makedirs(outbox)
         env = dict(os.environ, DATABASE_URL=database, PORT=str(port), API_KEYS="%s:benchkey" % SITE,
-                   LOG_LEVEL="error", WEBHOOKS_CONFIG=config, MAIL_TRANSPORT="file://" + outbox,
+                   LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "error"), WEBHOOKS_CONFIG=config, MAIL_TRANSPORT="file://" + outbox,
                    MAIL_FROM_DOMAIN="bench.example", DB_POOL_SIZE="16",
                    MASTER_KEY="bench:" + base64.b64encode(os.urandom(32)).decode())
-        service = subprocess.Popen([args.binary], env=env, stdout=subprocess.DEVNULL)
+        # BENCH_LOG_LEVEL=warning shows the service's log (for example why a batch was refused).
+        service = subprocess.Popen([args.binary], env=env,
+                                   stdout=sys.stderr if os.environ.get("BENCH_LOG_LEVEL") else subprocess.DEVNULL)
         common.wait_port(port, timeout=60)
         api = common.API(port)
         api.auth = "Basic " + base64.b64encode(("%s:benchkey" % SITE).encode()).decode()
@@ -177,7 +179,7 @@ def main():
             "events": total, "batches": args.batches, "events_per_batch": args.events, "connections": args.connections,
             "accepted_events_per_second": round(total / elapsed),
             "batches_per_second": round(args.batches / elapsed, 1),
-            "attached": attached, "unmatched": unmatched, "suppressions": suppressions, "bounces_sent": bounces, "retried_posts": len(retries),
+            "attached": attached, "unmatched": unmatched, "suppressions": suppressions, "bounces_sent": bounces, "retried_posts": len(retries), "retry_reasons": sorted(set(map(str, retries)))[:5],
             "rows_appended": stored, "rows_expected": durable, "duplicates": duplicates,
             "all_durable": stored == durable and attached + unmatched + duplicates == total,
             "cpu_per_1000_events": {"delivery": round((cpu_end[0] - cpu_start[0]) * 1000 / total, 3),
