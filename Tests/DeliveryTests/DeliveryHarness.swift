@@ -18,7 +18,7 @@ struct DeliveryHarness {
 
     static func start(
         smtpPort: Int? = nil, transport: String? = nil, maxAttempts: Int = 3, retryBase: String = "0.2",
-        databaseURL: String? = nil, masterKey: String? = nil, smtpTimeout: Int = 5
+        databaseURL: String? = nil, masterKey: String? = nil, smtpTimeout: Int = 5, extra: [String: String] = [:]
     ) async throws -> DeliveryHarness {
         var env = [
             "MAIL_FROM_DOMAIN": fromDomain, "MAIL_MAX_ATTEMPTS": String(maxAttempts), "MAIL_RETRY_BASE_SECONDS": retryBase,
@@ -29,6 +29,7 @@ struct DeliveryHarness {
             env["MAIL_TRANSPORT"] = transport ?? "file://" + NSTemporaryDirectory() + "delivery-tests-" + UUID().uuidString
         }
         if let masterKey { env["MASTER_KEY"] = masterKey }
+        env.merge(extra) { _, new in new }
         let configuration = try TestServices.configuration(databaseURL: databaseURL, extra: env)
         let app = try await DeliveryService.start(configuration: configuration, port: 0)
         return DeliveryHarness(

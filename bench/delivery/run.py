@@ -3,9 +3,12 @@
 durably, end to end to a loopback SMTP sink, and the sink's own ceiling measured alone.
 
 Usage: bench/delivery/run.py [--binary .build/release/delivery] [--requests 50] [--clients 4]
-                             [--sessions 8] [--concurrency 32]
+                             [--sessions 8] [--concurrency 32] [--sink fast|aiosmtpd] [--sink-processes 1]
+Reports accepted msg/s, end-to-end msg/s, the sink's ceiling alone (measured first, with a
+cheap raw-socket client), and CPU seconds per 1,000 messages of delivery, PostgreSQL and the
+sink (BENCH_STATEMENTS=1 also prints the top statements from pg_stat_statements).
 Needs PostgreSQL server binaries (a throwaway cluster is started unless DATABASE_URL is set)
-and `pip install aiosmtpd`.
+and, for `--sink aiosmtpd`, `pip install aiosmtpd`.
 """
 import argparse
 import base64
@@ -13,7 +16,6 @@ import glob
 import json
 import os
 import shutil
-import smtplib
 import socket
 import subprocess
 import sys
@@ -44,6 +46,39 @@ def wait_port(port, timeout=20):
     raise SystemExit("nothing listens on port %d" % port)
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid, children=False):
+    """utime+stime of a process (plus its waited-for children's when asked), in seconds."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICKS
+
+
+def postgres_cpu(postmaster):
+    """CPU seconds of a cluster: the postmaster, the backends it reaped and the live ones."""
+    if postmaster is None:
+        return 0.0
+    total = cpu_seconds(postmaster, children=True)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == postmaster:
+                total += cpu_seconds(int(entry))
+    return total
+
+
 def start_postgres(workdir):
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not bins:
@@ -58,19 +93,43 @@ def start_postgres(workdir):
                              "--locale=C"], check=True, stdout=subprocess.DEVNULL)
     port = free_port()
     opts = "-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=on" % (port, workdir)
+    if os.environ.get("BENCH_STATEMENTS"):
+        opts += " -c shared_preload_libraries=pg_stat_statements"
     subprocess.run(prefix + [bindir + "/pg_ctl", "-D", data, "-o", opts, "-l", workdir + "/log", "-w", "start"],
                    check=True, stdout=subprocess.DEVNULL)
     stop = lambda: subprocess.run(prefix + [bindir + "/pg_ctl", "-D", data, "-m", "immediate", "stop"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return "postgresql://postgres@127.0.0.1:%d/postgres" % port, stop
+    with open(os.path.join(data, "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    return "postgresql://postgres@127.0.0.1:%d/postgres" % port, stop, postmaster
+
+
+def tree_cpu(pid):
+    """CPU seconds of a process and its live children."""
+    total = cpu_seconds(pid)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid:
+                total += cpu_seconds(int(entry))
+    return total
 
 
 class Sink:
-    def __init__(self, workdir):
+    """`fast`: bench/delivery/fastsink.py (plain asyncio, N processes); `aiosmtpd`: sink.py."""
+
+    def __init__(self, workdir, kind="fast", processes=1):
         self.port = free_port()
         self.count_file = os.path.join(workdir, "sink-count")
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "sink.py"), "--port", str(self.port),
-                                      "--count-file", self.count_file], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        command = [sys.executable, os.path.join(HERE, "fastsink.py" if kind == "fast" else "sink.py"),
+                   "--port", str(self.port), "--count-file", self.count_file]
+        if kind == "fast":
+            command += ["--processes", str(processes)]
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         wait_port(self.port)
 
     def count(self):
@@ -93,22 +152,44 @@ class Sink:
         self.proc.wait(timeout=10)
 
 
+def blast_raw(args):
+    """One connection sending `count` messages without smtplib (cheap client: the ceiling
+    measures the sink, not the client)."""
+    port, count = args
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        f = s.makefile("rb")
+
+        def reply():
+            while True:
+                line = f.readline()
+                if not line:
+                    raise SystemExit("the sink closed the connection")
+                if line[3:4] != b"-":
+                    return line
+
+        reply()
+        s.sendall(b"EHLO bench\r\n")
+        reply()
+        for _ in range(count):
+            for command in (b"MAIL FROM:<bench@example.com>\r\n", b"RCPT TO:<r@example.com>\r\n", b"DATA\r\n"):
+                s.sendall(command)
+                reply()
+            s.sendall(MESSAGE + b".\r\n")
+            if not reply().startswith(b"250"):
+                raise SystemExit("the sink refused a message")
+        s.sendall(b"QUIT\r\n")
+        reply()
+
+
 MESSAGE = (b"From: bench@example.com\r\nTo: r@example.com\r\nSubject: ceiling\r\nMessage-ID: <x@bench>\r\n"
            b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + b"hello world\r\n" * 20)
-
-
-def blast(args):
-    port, count = args
-    with smtplib.SMTP("127.0.0.1", port) as s:
-        for _ in range(count):
-            s.sendmail("bench@example.com", ["r@example.com"], MESSAGE)
 
 
 def sink_ceiling(sink, connections, per_connection):
     start_count = sink.count()
     start = time.time()
     with Pool(connections) as pool:
-        pool.map(blast, [(sink.port, per_connection)] * connections)
+        pool.map(blast_raw, [(sink.port, per_connection)] * connections)
     end = sink.wait_for(start_count + connections * per_connection)
     return connections * per_connection / (end - start)
 
@@ -151,19 +232,23 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="print projection lag and pool use at acceptance")
     parser.add_argument("--ceiling-connections", type=int, default=8)
     parser.add_argument("--ceiling-messages", type=int, default=500, help="per connection")
+    parser.add_argument("--sink", choices=["fast", "aiosmtpd"], default="fast",
+                        help="fast: bench/delivery/fastsink.py; aiosmtpd: sink.py")
+    parser.add_argument("--sink-processes", type=int, default=1, help="processes of the fast sink")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="delivery-bench-")
     os.chmod(workdir, 0o777)
     stop_pg = None
+    postmaster = None
     database = os.environ.get("DATABASE_URL")
     if not database:
-        database, stop_pg = start_postgres(workdir)
-    sink = Sink(workdir)
+        database, stop_pg, postmaster = start_postgres(workdir)
+    sink = Sink(workdir, args.sink, args.sink_processes)
     service = None
     try:
         ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)
-        print("sink ceiling alone: %.0f messages/s (%d connections, smtplib)" % (ceiling, args.ceiling_connections))
+        print("sink ceiling alone: %.0f messages/s (%s sink, %d connections)" % (ceiling, args.sink, args.ceiling_connections))
 
         port = free_port()
         env = dict(os.environ, DATABASE_URL=database, PORT=str(port), API_KEYS="bench:benchkey", LOG_LEVEL="error",
@@ -177,6 +262,10 @@ def main():
             sink.count = lambda: len(os.listdir(outbox))
         service = subprocess.Popen([args.binary], env=env, stdout=subprocess.DEVNULL)
         wait_port(port, timeout=60)
+        if os.environ.get("BENCH_STATEMENTS"):
+            psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
+            subprocess.run([psql, database, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
+                           stdout=subprocess.DEVNULL)
         api = API(port)
         status, template = api.call("POST", "/templates", {"name": "Bench", "subject": "Token {{Token}}",
                                                            "html": "<p>{{NumPhotos}} photos</p>", "text": "{{NumPhotos}} photos"})
@@ -193,10 +282,16 @@ def main():
             status, body = api.call("POST", "/v1/Email/", {"Messages": messages})
             assert status == 200 and all(r["Status"] == 200 for r in body["Results"]), body
 
+        def cpu():
+            return (cpu_seconds(service.pid), postgres_cpu(postmaster), tree_cpu(sink.proc.pid))
+
+        cpu_start = cpu()
+        load_start = os.getloadavg()[0]
         start = time.time()
         with ThreadPoolExecutor(args.clients) as pool:
             list(pool.map(post, range(args.requests)))
         accepted = time.time()
+        cpu_accepted = cpu()
         if args.verbose:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.request("GET", "/metrics")
@@ -206,6 +301,7 @@ def main():
             print("  sink count at acceptance:", sink.count() - before)
         try:
             delivered = sink.wait_for(before + total, timeout=args.timeout)
+            cpu_delivered = cpu()
         except SystemExit as e:
             print(e)
             psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
@@ -227,13 +323,25 @@ def main():
                             "SELECT data->>'reason' AS reason, count(*) FROM events WHERE type = 'message.failed_to_send' "
                             "GROUP BY 1 ORDER BY 2 DESC LIMIT 5"])
             raise
+        if os.environ.get("BENCH_STATEMENTS"):
+            psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
+            subprocess.run([psql, database, "-c",
+                            "SELECT calls, round(total_exec_time) AS ms, round(mean_exec_time::numeric, 3) AS mean, "
+                            "left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query FROM pg_stat_statements "
+                            "ORDER BY total_exec_time DESC LIMIT 25"])
         result = {
             "messages": total,
             "accepted_per_second": round(total / (accepted - start)),
             "end_to_end_per_second": round(total / (delivered - start)),
-            "sink_ceiling_per_second": round(ceiling),
+            "sink_ceiling_per_second": round(ceiling), "sink": args.sink, "sink_processes": args.sink_processes,
             "smtp_sessions": args.sessions, "mail_concurrency": args.concurrency, "http_clients": args.clients,
             "binary": args.binary,
+            # CPU seconds per 1,000 messages: acceptance phase, then the whole run to the sink.
+            "cpu_per_1000_accept": {k: round((b - a) * 1000 / total, 3) for k, a, b in
+                                    zip(("delivery", "postgres", "sink"), cpu_start, cpu_accepted)},
+            "cpu_per_1000_end_to_end": {k: round((b - a) * 1000 / total, 3) for k, a, b in
+                                        zip(("delivery", "postgres", "sink"), cpu_start, cpu_delivered)},
+            "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         }
         print("accepted durably: %d messages/s" % result["accepted_per_second"])
         print("end to end to the sink: %d messages/s" % result["end_to_end_per_second"])

@@ -30,13 +30,8 @@ public enum DeliveryService: ServiceDefinition {
         _ = app.addProjection(BrandProjection())
         _ = app.addProjection(CustomerProjection(vault: app.vault))
         _ = app.addProjection(SuppressionProjection(vault: app.vault))
-        // The projection calls back inside its transaction, before the rows are visible: wake
-        // the worker again shortly after, when the commit has happened.
-        _ = app.addProjection(
-            OutboxProjection(onPending: { [worker] in
-                worker.wake()
-                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20)) { worker.wake() }
-            }))
+        // The projection notifies the worker's channel when it commits due rows.
+        _ = app.addProjection(OutboxProjection())
         app.addWorker(worker)
 
         let ctx = DeliveryContext(app: app, readModel: readModel, settings: settings)

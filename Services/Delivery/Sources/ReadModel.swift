@@ -78,29 +78,32 @@ struct DeliveryReadModel: Sendable {
 
     /// Every template of the tenant (or the one with `id`), newest first.
     func templates(tenant: String, id: String? = nil) async throws -> [TemplateRecord] {
-        try await pool.withConnection { c in
-            let t = try c.execute(
-                """
-                SELECT template_id, name, default_locale, created_at FROM delivery_templates
-                WHERE tenant = $1 AND ($2::text IS NULL OR template_id = $2) ORDER BY created_at DESC, template_id
-                """, [tenant, id])
-            let v = try c.execute(
-                """
-                SELECT template_id, version_id, name, subject, html, text, locale, created_at FROM delivery_template_versions
-                WHERE tenant = $1 AND ($2::text IS NULL OR template_id = $2) ORDER BY position
-                """, [tenant, id])
-            var versions: [String: [TemplateVersionRecord]] = [:]
-            for r in v.rows {
-                versions[r[0] ?? "", default: []].append(
-                    TemplateVersionRecord(
-                        id: r[1] ?? "", name: r[2] ?? "", subject: r[3] ?? "", html: r[4] ?? "", text: r[5],
-                        locale: r[6] ?? "", created: r.int64(7) ?? 0))
-            }
-            return t.rows.map { r in
-                TemplateRecord(
-                    id: r[0] ?? "", name: r[1] ?? "", defaultLocale: r[2] ?? "", created: r.int64(3) ?? 0,
-                    versions: versions[r[0] ?? ""] ?? [])
-            }
+        try await pool.withConnection { c in try templates(tenant: tenant, id: id, on: c) }
+    }
+
+    /// Every template of the tenant (or the one with `id`), newest first, on `c`.
+    func templates(tenant: String, id: String? = nil, on c: PostgresConnection) throws -> [TemplateRecord] {
+        let t = try c.execute(
+            """
+            SELECT template_id, name, default_locale, created_at FROM delivery_templates
+            WHERE tenant = $1 AND ($2::text IS NULL OR template_id = $2) ORDER BY created_at DESC, template_id
+            """, [tenant, id])
+        let v = try c.execute(
+            """
+            SELECT template_id, version_id, name, subject, html, text, locale, created_at FROM delivery_template_versions
+            WHERE tenant = $1 AND ($2::text IS NULL OR template_id = $2) ORDER BY position
+            """, [tenant, id])
+        var versions: [String: [TemplateVersionRecord]] = [:]
+        for r in v.rows {
+            versions[r[0] ?? "", default: []].append(
+                TemplateVersionRecord(
+                    id: r[1] ?? "", name: r[2] ?? "", subject: r[3] ?? "", html: r[4] ?? "", text: r[5],
+                    locale: r[6] ?? "", created: r.int64(7) ?? 0))
+        }
+        return t.rows.map { r in
+            TemplateRecord(
+                id: r[0] ?? "", name: r[1] ?? "", defaultLocale: r[2] ?? "", created: r.int64(3) ?? 0,
+                versions: versions[r[0] ?? ""] ?? [])
         }
     }
 

@@ -39,13 +39,16 @@ import Testing
         let h = try await WebhookHarness.start()
         let a = try await h.seedLog(provider: .mailgun)
         let before = try await h.eventCount()
-        let body = ProviderPayloads.mailgun(event: "delivered", logID: a.logID).bytes
+        // The event id includes the event's timestamp: the retry must carry the same one even
+        // when the second turns between the two calls.
+        let sentAt = Int(Date().timeIntervalSince1970)
+        let body = ProviderPayloads.mailgun(event: "delivered", logID: a.logID, timestamp: sentAt).bytes
         #expect(try await h.postJSON("/webhooks/mailgun/site1", body).status == 200)
         #expect(try await h.eventCount() == before + 1)
         // The same request again (same token): a replay.
         #expect(try await h.postJSON("/webhooks/mailgun/site1", body).status == 403)
         // Mailgun's own retry (fresh token, same event): accepted, appended once.
-        let retry = ProviderPayloads.mailgun(event: "delivered", logID: a.logID).bytes
+        let retry = ProviderPayloads.mailgun(event: "delivered", logID: a.logID, timestamp: sentAt).bytes
         let retried = try await h.postJSON("/webhooks/mailgun/site1", retry)
         #expect(retried.status == 200)
         #expect(retried.json["duplicates"]?.intValue == 1)

@@ -1,29 +1,23 @@
 import Domain
 import EventStore
 import Postgres
-import Synchronization
 
-/// The outbox of pending sends (`delivery_outbox`), from the message events. Wakes the worker
-/// in this process when a message becomes due.
+/// The outbox of pending sends (`delivery_outbox`), from the message events. When a message
+/// becomes due it notifies `OutboxWorker.notifyChannel` in its transaction, so the worker (in
+/// whichever process holds the outbox lock) wakes exactly when the rows are committed.
 final class OutboxProjection: Projection {
     let name = "delivery_outbox"
-    let onPending: @Sendable () -> Void
-
-    init(onPending: @escaping @Sendable () -> Void) { self.onPending = onPending }
 
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
-        var woke = false
+        var moves: [OutboxMove] = []
+        var due = false
         for e in events where e.stream.hasPrefix("message-") {
             let hex = String(e.stream.dropFirst("message-".count))
-            try OutboxTransitions.apply(
-                tenant: e.tenant, messageHex: hex, version: e.version, type: e.type, data: e.data, on: connection)
-            if e.type == EventCatalog.messageRequested || e.type == EventCatalog.messageTriggered
-                || e.type == EventCatalog.messageResendRequested
-            {
-                woke = true
-            }
+            moves.append(OutboxMove(tenant: e.tenant, messageHex: hex, version: e.version, type: e.type, data: e.data))
+            if OutboxTransitions.isRequest(e.type) || e.type == EventCatalog.messageResendRequested { due = true }
         }
-        if woke { onPending() }
+        try OutboxTransitions.apply(moves, on: connection)
+        if due { try connection.execute("SELECT pg_notify($1, '')", [OutboxWorker.notifyChannel]) }
     }
 
     func reset(on connection: PostgresConnection) throws {

@@ -2,12 +2,26 @@ import Domain
 import JSON
 import Postgres
 
+/// One message event as it moves a row of `delivery_outbox`.
+struct OutboxMove: Sendable {
+    var tenant: String
+    var messageHex: String
+    /// The stream version the event is at.
+    var version: Int64
+    var type: String
+    var data: JSON
+}
+
 /// How each message event moves a row of `delivery_outbox`. Both the projection (for every
 /// event in the table) and the worker (right after its own appends) call `apply`, so the row
 /// always agrees with the events; the `version` guard makes the second application a no-op.
 ///
 /// States: `pending` (due at `due_at`), `sending` (the worker holds it until `lease_until`),
 /// `sent`, `dropped`.
+///
+/// A batch of moves costs at most two statements (one INSERT for requests, one UPDATE for the
+/// rest), whatever its size: a row may appear only once per statement, so moves of the same
+/// message are split into successive layers applied in order.
 enum OutboxTransitions {
     /// How long a `sending` row stays with the worker before another pick may retry it
     /// (only after a crash: the worker keeps its own in-flight set).
@@ -17,51 +31,124 @@ enum OutboxTransitions {
     static func apply(
         tenant: String, messageHex: String, version: Int64, type: String, data: JSON, on c: PostgresConnection
     ) throws {
-        switch type {
-        case EventCatalog.messageRequested, EventCatalog.messageTriggered:
-            try c.execute(
-                """
-                INSERT INTO delivery_outbox (tenant, message_hex, state, due_at, attempts, version, template_id,
-                    template_name, version_name, locale, recipient_subject, created_at)
-                VALUES ($1, $2, 'pending', now(), 0, $3, $4, $5, $6, $7, $8, $9)
-                ON CONFLICT (tenant, message_hex) DO UPDATE SET state = 'pending', due_at = now(), attempts = 0,
-                    lease_until = NULL, version = EXCLUDED.version
-                WHERE delivery_outbox.version < EXCLUDED.version
-                """,
-                [tenant, messageHex, version, data["template_id"]?.stringValue ?? "",
-                 data["template_name"]?.stringValue ?? "", data["template_version"]?.stringValue ?? "",
-                 data["locale"]?.stringValue ?? "", data["recipient_subject"]?.stringValue ?? "",
-                 data["occurred_at"]?.intValue ?? 0])
-        case EventCatalog.messageResendRequested:
-            try update(
-                "state = 'pending', due_at = now(), attempts = 0, lease_until = NULL", tenant, messageHex, version, [], c)
-        case EventCatalog.messageQueued:
-            try update(
-                "state = 'sending', lease_until = now() + make_interval(secs => \(leaseSeconds))", tenant, messageHex,
-                version, [], c)
-        case EventCatalog.messageSent:
-            try update("state = 'sent', lease_until = NULL", tenant, messageHex, version, [], c)
-        case EventCatalog.messageFailedToSend:
-            let next = Double(data["next_retry_at"]?.intValue ?? 0) / 1000
-            try update(
-                "state = 'pending', lease_until = NULL, due_at = to_timestamp($4), attempts = $5", tenant, messageHex,
-                version, [next, data["attempt"]?.intValue ?? 1], c)
-        case EventCatalog.messageDropped:
-            try update("state = 'dropped', lease_until = NULL", tenant, messageHex, version, [], c)
-        default:
-            // Provider events and anything else: only the version moves.
-            try update("version = version", tenant, messageHex, version, [], c)
+        try apply([OutboxMove(tenant: tenant, messageHex: messageHex, version: version, type: type, data: data)], on: c)
+    }
+
+    /// Applies `moves` in order (moves of one message must come in version order).
+    static func apply(_ moves: [OutboxMove], on c: PostgresConnection) throws {
+        for layer in layers(moves) {
+            try insert(layer.filter { isRequest($0.type) }, c)
+            try update(layer.compactMap { m in change(m).map { (m, $0) } }, c)
         }
     }
 
-    private static func update(
-        _ assignments: String, _ tenant: String, _ hex: String, _ version: Int64, _ extra: [any PostgresEncodable],
-        _ c: PostgresConnection
-    ) throws {
+    /// Splits moves so that no message appears twice in one layer, keeping each message's order.
+    static func layers(_ moves: [OutboxMove]) -> [[OutboxMove]] {
+        var layers: [[OutboxMove]] = []
+        var seen: [String: Int] = [:]
+        for m in moves {
+            let key = m.tenant + "\u{0}" + m.messageHex
+            let index = seen[key, default: 0]
+            seen[key] = index + 1
+            if index == layers.count { layers.append([]) }
+            layers[index].append(m)
+        }
+        return layers
+    }
+
+    static func isRequest(_ type: String) -> Bool {
+        type == EventCatalog.messageRequested || type == EventCatalog.messageTriggered
+    }
+
+    /// What a (non-request) event changes on its row; nil for requests (inserted instead).
+    struct Change: Equatable {
+        /// The new state; nil keeps it.
+        var state: String?
+        /// How `lease_until` moves.
+        var lease: Lease = .keep
+        /// `due_at`: nil keeps it.
+        var due: Due?
+        /// `attempts`: nil keeps it.
+        var attempts: Int?
+
+        enum Lease: Int { case keep = 0, clear = 1, take = 2 }
+        enum Due: Equatable {
+            case now
+            case at(seconds: Double)
+        }
+    }
+
+    /// The change of one event (pure).
+    static func change(_ m: OutboxMove) -> Change? {
+        switch m.type {
+        case EventCatalog.messageRequested, EventCatalog.messageTriggered:
+            return nil
+        case EventCatalog.messageResendRequested:
+            return Change(state: "pending", lease: .clear, due: .now, attempts: 0)
+        case EventCatalog.messageQueued:
+            return Change(state: "sending", lease: .take)
+        case EventCatalog.messageSent:
+            return Change(state: "sent", lease: .clear)
+        case EventCatalog.messageFailedToSend:
+            return Change(
+                state: "pending", lease: .clear,
+                due: .at(seconds: Double(m.data["next_retry_at"]?.intValue ?? 0) / 1000),
+                attempts: m.data["attempt"]?.intValue ?? 1)
+        case EventCatalog.messageDropped:
+            return Change(state: "dropped", lease: .clear)
+        default:
+            // Provider events and anything else: only the version moves.
+            return Change()
+        }
+    }
+
+    private static func insert(_ moves: [OutboxMove], _ c: PostgresConnection) throws {
+        guard !moves.isEmpty else { return }
+        func column(_ key: String) -> PostgresArray { PostgresArray(moves.map { $0.data[key]?.stringValue ?? "" }) }
         try c.execute(
             """
-            UPDATE delivery_outbox SET \(assignments), version = $3
-            WHERE tenant = $1 AND message_hex = $2 AND version < $3
-            """, [tenant, hex, version] + extra)
+            INSERT INTO delivery_outbox (tenant, message_hex, state, due_at, attempts, version, template_id,
+                template_name, version_name, locale, recipient_subject, created_at)
+            SELECT u.tenant, u.hex, 'pending', now(), 0, u.version, u.template_id, u.template_name, u.version_name,
+                u.locale, u.subject, u.created
+            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::bigint[]) AS u(tenant, hex, version, template_id, template_name, version_name, locale,
+                subject, created)
+            ON CONFLICT (tenant, message_hex) DO UPDATE SET state = 'pending', due_at = now(), attempts = 0,
+                lease_until = NULL, version = EXCLUDED.version
+            WHERE delivery_outbox.version < EXCLUDED.version
+            """,
+            [PostgresArray(moves.map(\.tenant)), PostgresArray(moves.map(\.messageHex)),
+             PostgresArray(moves.map(\.version)), column("template_id"), column("template_name"),
+             column("template_version"), column("locale"), column("recipient_subject"),
+             PostgresArray(moves.map { Int64($0.data["occurred_at"]?.intValue ?? 0) })])
+    }
+
+    private static func update(_ changes: [(OutboxMove, Change)], _ c: PostgresConnection) throws {
+        guard !changes.isEmpty else { return }
+        try c.execute(
+            """
+            UPDATE delivery_outbox AS o SET
+                state = COALESCE(u.state, o.state),
+                lease_until = CASE u.lease WHEN 0 THEN o.lease_until WHEN 1 THEN NULL
+                    ELSE now() + make_interval(secs => $9) END,
+                due_at = CASE WHEN u.due_now THEN now() WHEN u.due_at IS NULL THEN o.due_at
+                    ELSE to_timestamp(u.due_at) END,
+                attempts = COALESCE(u.attempts, o.attempts),
+                version = u.version
+            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::bool[], $7::float8[],
+                $8::int[]) AS u(tenant, hex, version, state, lease, due_now, due_at, attempts)
+            WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.version < u.version
+            """,
+            [PostgresArray(changes.map(\.0.tenant)), PostgresArray(changes.map(\.0.messageHex)),
+             PostgresArray(changes.map(\.0.version)), PostgresArray(changes.map(\.1.state)),
+             PostgresArray(changes.map { $0.1.lease.rawValue }),
+             PostgresArray(changes.map { $0.1.due == .now ? "t" : "f" }),
+             PostgresArray(changes.map { c -> String? in
+                 if case .at(let seconds) = c.1.due { return String(seconds) }
+                 return nil
+             }),
+             PostgresArray(changes.map { $0.1.attempts.map(String.init) }),
+             leaseSeconds])
     }
 }

@@ -98,14 +98,9 @@ struct DripScheduler: Sendable {
         for r in rows {
             guard let id = r[0].flatMap(UUID.init(uuidString:)), let activation = r[2].flatMap(UUID.init(uuidString:)) else { continue }
             ids.append(id)
-            let message = MessageIdentity(id)
-            let event = NewEvent(
-                id: TriggerEvents.cancelledEventID(message), type: TriggerEvents.dripStepCancelled,
-                data: [
-                    "drip_campaign_id": .string(r[1] ?? ""), "activation_id": .string(TriggerEvents.lowercased(activation)),
-                    "step_index": .int(r.int(3) ?? 0), "message_id": .string(message.messageID), "log_id": .string(message.logID),
-                    "reason": .string(reason), "recipient_subject": .string(subject), "occurred_at": .int64(now),
-                ], metadata: ["actor": .string(tenant)])
+            let event = TriggerEvents.stepCancelled(
+                message: MessageIdentity(id), campaignID: r[1] ?? "", activationID: activation, stepIndex: r.int(3) ?? 0,
+                reason: reason, recipientSubject: subject, tenant: tenant, occurredAt: now)
             if byActivation[activation] == nil { order.append(activation) }
             byActivation[activation, default: []].append(event)
         }

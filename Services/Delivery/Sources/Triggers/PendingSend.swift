@@ -17,8 +17,9 @@ struct PendingSend: Sendable, Equatable {
     /// Lowercased recipient address (its subject hash names the sealing key).
     let recipientAddress: String
     /// Clear members of the event: template_id, template_name, template_version, locale, brand_id?,
-    /// email_type?, trigger_id?, drip_campaign_id?, cause_event_id, message.
-    let clear: JSONObject
+    /// email_type?, trigger_id?, drip_campaign_id?, cause_event_id, message. The dispatcher names
+    /// the template (`TriggeredTemplate`) when it appends.
+    var clear: JSONObject
     /// The sealed part: recipient, cc, bcc, email_data, headers, tags, msg_details?.
     let personal: JSONObject
     let triggerID: UUID?

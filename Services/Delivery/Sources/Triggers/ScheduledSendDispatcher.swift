@@ -24,6 +24,9 @@ import Synchronization
 /// deactivation takes the same lock before cancelling, so a step is sent or cancelled, never both.
 /// (An advisory lock rather than `FOR UPDATE`: a row lock would give the transaction an id and
 /// hold back every event reader, whose horizon is the oldest running transaction, during the append.)
+///
+/// It also appends the `drip.step_cancelled` of each `cancelling` row (a step whose recipient
+/// was suppressed, marked by the trigger projection), with the suppression as the reason.
 final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
     // @unchecked Sendable: `connection` is only used by the dispatcher's own thread; shared state
     // is `stopFlag` (Atomic), the notifier and the listener (both thread-safe).
@@ -99,7 +102,19 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
                         logger.log(.error, "trigger dispatcher could not append a send", ["error": .string(String(describing: error))])
                     }
                 }
-                if due.count == 100 { continue }
+                // Steps of recipients suppressed since they were scheduled: record why they stop.
+                let cancelling = try c.execute(
+                    """
+                    SELECT message_id, tenant, recipient_address, drip_campaign_id, activation_id, step_index, cancel_reason
+                    FROM scheduled_sends WHERE state = 'cancelling' ORDER BY message_id LIMIT 100
+                    """)
+                for row in cancelling.rows where !isStopping {
+                    do { try cancel(row, on: c) } catch {
+                        guard c.isConnected else { throw error }
+                        logger.log(.error, "trigger dispatcher could not cancel a step", ["error": .string(String(describing: error))])
+                    }
+                }
+                if due.count == 100 || cancelling.count == 100 { continue }
                 let next = try c.execute("SELECT min(due_at) FROM scheduled_sends WHERE state = 'pending'")[0].int64(0)
                 var wait = pollInterval
                 if let next { wait = min(wait, max(0.005, Double(next - TriggerEvents.nowMilliseconds()) / 1000)) }
@@ -143,12 +158,19 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
             try mark(id, state: "cancelled", reason: "unreadable payload", on: c)
             return
         }
-        let send = PendingSend(
+        var send = PendingSend(
             tenant: tenant, message: message, kind: kind, dueAt: row.int64(10) ?? 0, recipientAddress: address, clear: clear,
             personal: personal, triggerID: uuid(row[5]), dripCampaignID: uuid(row[6]), activationID: uuid(row[7]),
             stepIndex: row.int(8), causeEventID: causeID)
-        // (2) Seal under the recipient's key (committed before the append, which checks the key).
+        // (2) Seal under the recipient's key (committed before the append, which checks the key),
+        // and name the template the way /send does.
         let subject = try vault.subjectHash(tenant: tenant, subject: address, on: c)
+        // Naming is for the log only (the outbox resolves the template again when it renders), so a
+        // failed read (the template tables missing where the module runs alone) sends unnamed.
+        send.clear =
+            (try? TriggeredTemplate.resolve(
+                send.clear, tenant: tenant, recipientSubject: subject, readModel: DeliveryReadModel(pool: store.pool), on: c))
+            ?? send.clear
         let key = try vault.keyForWriting(tenant: tenant, subjectHash: subject, on: c)
         let sealed = try vault.seal(.object(personal), with: key, tenant: tenant)
         let unit = send.event(recipientSubject: subject, sealed: sealed, keyID: key.id, occurredAt: TriggerEvents.nowMilliseconds())
@@ -164,6 +186,32 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
         } catch AppendError.keyDestroyed {
             // An erasure raced us: the next pass seals under the subject's new key.
             vault.forgetWritingKey(tenant: tenant, subjectHash: subject)
+        }
+    }
+
+    /// Appends the `drip.step_cancelled` of a `cancelling` row (suppressed recipient) under the
+    /// send's lock and marks it cancelled; a step whose message was appended meanwhile is sent.
+    private func cancel(_ row: PostgresRow, on c: PostgresConnection) throws {
+        guard let id = uuid(row[0]), let tenant = row[1], let address = row[2], let activation = uuid(row[4]) else { return }
+        let message = MessageIdentity(id)
+        if try !EventReader.readStream(tenant: tenant, stream: EventCatalog.messageStream(messageHex: message.hex), on: c).isEmpty {
+            try c.execute(
+                "UPDATE scheduled_sends SET state = 'sent', payload = NULL WHERE message_id = $1 AND state = 'cancelling'", [id])
+            return
+        }
+        let subject = try vault.subjectHash(tenant: tenant, subject: address, on: c)
+        let reason = row[6] ?? "recipient suppressed"
+        let event = TriggerEvents.stepCancelled(
+            message: message, campaignID: row[3] ?? "", activationID: activation, stepIndex: row.int(5) ?? 0,
+            reason: reason, recipientSubject: subject, tenant: tenant, occurredAt: TriggerEvents.nowMilliseconds())
+        try c.transaction {
+            try c.execute("SELECT pg_advisory_xact_lock($1)", [TriggerEvents.sendLockKey(id)])
+            let state = try c.execute("SELECT state FROM scheduled_sends WHERE message_id = $1", [id])
+            guard state.rows.first?[0] == "cancelling" else { return }
+            try appendAndWait(
+                StreamAppend(tenant: tenant, stream: TriggerEvents.activationStream(activation), events: [event]))
+            try c.execute(
+                "UPDATE scheduled_sends SET state = 'cancelled', payload = NULL WHERE message_id = $1", [id])
         }
     }
 

@@ -1,4 +1,5 @@
 import Domain
+import EventStore
 import Foundation
 import Service
 
@@ -50,6 +51,20 @@ public enum TriggerEvents {
     /// The id of the `drip.step_cancelled` event of a drip message.
     static func cancelledEventID(_ message: MessageIdentity) -> UUID {
         DeterministicID.uuid("drip-step-cancelled|\(message.messageID)")
+    }
+
+    /// The `drip.step_cancelled` of one step (its id is deterministic: cancelling twice appends once).
+    static func stepCancelled(
+        message: MessageIdentity, campaignID: String, activationID: UUID, stepIndex: Int, reason: String,
+        recipientSubject: String, tenant: String, occurredAt: Int64
+    ) -> NewEvent {
+        NewEvent(
+            id: cancelledEventID(message), type: dripStepCancelled,
+            data: [
+                "drip_campaign_id": .string(campaignID), "activation_id": .string(lowercased(activationID)),
+                "step_index": .int(stepIndex), "message_id": .string(message.messageID), "log_id": .string(message.logID),
+                "reason": .string(reason), "recipient_subject": .string(recipientSubject), "occurred_at": .int64(occurredAt),
+            ], metadata: ["actor": .string(tenant)])
     }
 
     /// The transaction advisory lock the dispatcher and a deactivation take on one scheduled

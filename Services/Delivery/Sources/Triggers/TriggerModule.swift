@@ -10,8 +10,11 @@ import Service
 /// trigger projection (`delivery_triggers`) and the scheduled-send dispatcher on `app`;
 /// `register(_:)` adds the routes (at the root and under `/api/v1`). The module decides what to
 /// send and appends `message.triggered` events; the delivery outbox renders and sends them.
-/// It does not read delivery's template tables: `template_name` / `template_version` are "" and a
-/// brand trigger's `template_id` is "" (the outbox resolves the brand's template of `email_type`).
+/// When it appends a `message.triggered` the dispatcher names the template from delivery's
+/// template tables like `/send` does (`TriggeredTemplate`: `template_id`, `template_name`,
+/// `template_version`, `template_version_id`); where they cannot be read the names stay "" and
+/// the outbox resolves the template (a brand's template of `email_type`) when it renders.
+/// A suppression (`suppression.added`) cancels the recipient's pending drip steps with a reason.
 public struct TriggerModule: Sendable {
     let app: ServiceApp
     let scheduler: DripScheduler

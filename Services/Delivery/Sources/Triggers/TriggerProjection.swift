@@ -10,6 +10,8 @@ import Privacy
 /// `scheduled_sends` (in the runner's transaction, so exactly once per event with the checkpoint).
 /// It never appends: `ScheduledSendDispatcher` appends each row's `message.triggered` when due.
 /// Committing a new row notifies channel `delivery_scheduled` (NOTIFY is delivered at commit).
+/// A `suppression.added` turns the recipient's pending drip steps into `cancelling` rows, whose
+/// `drip.step_cancelled` (with the reason) the dispatcher appends.
 final class TriggerProjection: Projection {
     static let notifyChannel = "delivery_scheduled"
 
@@ -44,12 +46,16 @@ final class TriggerProjection: Projection {
                 try c.execute(
                     """
                     UPDATE scheduled_sends SET state = 'cancelled', cancel_reason = $2, payload = NULL
-                    WHERE message_id = $1 AND state IN ('pending', 'cancelled')
+                    WHERE message_id = $1 AND state IN ('pending', 'cancelling', 'cancelled')
                     """, [id, e.data["reason"]?.stringValue ?? "cancelled"])
             case EventCatalog.messageTriggered:
                 guard let id = e.data["message_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { continue }
                 try c.execute(
-                    "UPDATE scheduled_sends SET state = 'sent', payload = NULL WHERE message_id = $1 AND state = 'pending'", [id])
+                    """
+                    UPDATE scheduled_sends SET state = 'sent', payload = NULL
+                    WHERE message_id = $1 AND state IN ('pending', 'cancelling')
+                    """, [id])
+            case EventCatalog.suppressionAdded: scheduled = try suppressionAdded(e, on: c) || scheduled
             default: continue
             }
         }
@@ -131,6 +137,25 @@ final class TriggerProjection: Projection {
                     """, [e.tenant, email.lowercased()])
             }
         }
+    }
+
+    /// A suppressed recipient's pending drip steps become `cancelling` with the reason; the
+    /// dispatcher appends their `drip.step_cancelled` (an append cannot happen in this transaction).
+    private func suppressionAdded(_ e: RecordedEvent, on c: PostgresConnection) throws -> Bool {
+        guard let address = try open(e, on: c)?["address"]?.stringValue?.lowercased() else { return false }
+        let rows = try c.execute(
+            """
+            UPDATE scheduled_sends SET state = 'cancelling', cancel_reason = $3
+            WHERE tenant = $1 AND recipient_address = $2 AND kind = 'drip' AND state = 'pending'
+            RETURNING message_id
+            """, [e.tenant, address, Self.suppressionReason(e.data)])
+        return !rows.isEmpty
+    }
+
+    /// The cancellation reason of a suppression: "recipient suppressed (bounce, sendgrid)".
+    static func suppressionReason(_ data: JSON) -> String {
+        let parts = [data["reason"]?.stringValue, data["source"]?.stringValue].compactMap { $0 }.filter { !$0.isEmpty }
+        return parts.isEmpty ? "recipient suppressed" : "recipient suppressed (\(parts.joined(separator: ", ")))"
     }
 
     private func eventTracked(_ e: RecordedEvent, on c: PostgresConnection) throws -> Bool {

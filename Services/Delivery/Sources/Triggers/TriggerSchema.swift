@@ -44,7 +44,7 @@ enum TriggerSchema {
                 );
 
                 -- Sends decided by a trigger or scheduled by a drip activation, until appended.
-                -- state: pending -> sent | cancelled. payload (plaintext) is blanked once final.
+                -- state: pending -> sent | cancelled (| cancelling -> cancelled, see migration 2). payload (plaintext) is blanked once final.
                 CREATE TABLE IF NOT EXISTS scheduled_sends (
                     message_id        uuid PRIMARY KEY,
                     tenant            text NOT NULL,
@@ -63,6 +63,14 @@ enum TriggerSchema {
                 CREATE INDEX IF NOT EXISTS scheduled_sends_due ON scheduled_sends (due_at) WHERE state = 'pending';
                 CREATE INDEX IF NOT EXISTS scheduled_sends_recipient
                     ON scheduled_sends (tenant, recipient_address) WHERE state = 'pending';
-                """)
+                """),
+        Migration(
+            version: 2, name: "drip steps of suppressed recipients, waiting for their cancellation event",
+            sql: """
+                -- state 'cancelling': the recipient was suppressed; the dispatcher appends the
+                -- drip.step_cancelled (with cancel_reason) and marks the row cancelled.
+                CREATE INDEX IF NOT EXISTS scheduled_sends_cancelling ON scheduled_sends (message_id)
+                    WHERE state = 'cancelling';
+                """),
     ]
 }

@@ -16,13 +16,63 @@ final class CorrelationProjection: Projection {
         EventCatalog.messageRequested, EventCatalog.messageTriggered, EventCatalog.messageSent,
     ]
 
+    /// One log's keys merged over the batch's message events (a later non-nil key wins, as the
+    /// row's COALESCE would).
+    private struct LogKeys {
+        var tenant: String
+        var hex: String
+        var header: String?
+        var providerID: String?
+    }
+
+    /// Unmatched events first (in order), then one upsert of every log of the batch, then, only
+    /// when some pending event waits for a log, the per-log attach. Applying the unmatched
+    /// events first is equivalent: a pending row and a log meet whichever is written first.
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
+        var order: [String] = []
+        var logs: [String: LogKeys] = [:]
         for event in events {
             if Self.messageTypes.contains(event.type) {
-                try applyMessage(event, on: connection)
+                guard let hex = Self.messageHex(event) else { continue }
+                let key = event.tenant + "\u{0}" + hex
+                let keys = CorrelationKeys(
+                    logID: nil, messageIDHeader: event.data["message_id_header"]?.stringValue,
+                    providerMessageID: event.data["provider_message_id"]?.stringValue)
+                if logs[key] == nil {
+                    order.append(key)
+                    logs[key] = LogKeys(tenant: event.tenant, hex: hex)
+                }
+                if let header = keys.messageIDHeader { logs[key]?.header = header }
+                if let id = keys.providerMessageID { logs[key]?.providerID = id }
             } else if event.type == WebhookEvents.unmatched {
                 try applyUnmatched(event, on: connection)
             }
+        }
+        guard !order.isEmpty else { return }
+        let rows = order.compactMap { logs[$0] }
+        try connection.execute(
+            """
+            INSERT INTO webhook_correlation (tenant, message_hex, log_id, message_id_header, provider_message_id)
+            SELECT u.tenant, u.hex, 'log_' || u.hex, u.header, u.provider_id
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(tenant, hex, header, provider_id)
+            ON CONFLICT (tenant, message_hex) DO UPDATE SET
+                message_id_header = COALESCE(EXCLUDED.message_id_header, webhook_correlation.message_id_header),
+                provider_message_id = COALESCE(EXCLUDED.provider_message_id, webhook_correlation.provider_message_id)
+            """,
+            [PostgresArray(rows.map(\.tenant)), PostgresArray(rows.map(\.hex)), PostgresArray(rows.map(\.header)),
+             PostgresArray(rows.map(\.providerID))])
+        // Pending events these logs now match (usually none wait: one cheap look first).
+        guard try !connection.execute("SELECT 1 FROM webhook_pending WHERE message_hex IS NULL LIMIT 1").isEmpty else { return }
+        for log in rows {
+            try connection.execute(
+                """
+                UPDATE webhook_pending SET message_hex = $2
+                 WHERE tenant = $1 AND message_hex IS NULL
+                   AND (log_hex = $2 OR header_hex = $2
+                        OR ($3::text IS NOT NULL AND message_id_header = $3)
+                        OR ($4::text IS NOT NULL AND provider_message_id = $4))
+                """,
+                [log.tenant, log.hex, log.header, log.providerID])
         }
     }
 
@@ -31,33 +81,21 @@ final class CorrelationProjection: Projection {
         try connection.execute("DELETE FROM webhook_pending")
     }
 
-    private func applyMessage(_ event: RecordedEvent, on c: PostgresConnection) throws {
-        let streamHex = event.stream.hasPrefix("message-") ? String(event.stream.dropFirst("message-".count)) : nil
-        guard let hex = event.data["log_id"]?.stringValue.flatMap(CorrelationKeys.hex(ofLogID:))
-            ?? streamHex.flatMap(CorrelationKeys.hex(ofLogID:))
-        else { return }
-        let keys = CorrelationKeys(
-            logID: nil, messageIDHeader: event.data["message_id_header"]?.stringValue,
-            providerMessageID: event.data["provider_message_id"]?.stringValue)
-        try c.execute(
-            """
-            INSERT INTO webhook_correlation (tenant, message_hex, log_id, message_id_header, provider_message_id)
-            VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (tenant, message_hex) DO UPDATE SET
-                message_id_header = COALESCE(EXCLUDED.message_id_header, webhook_correlation.message_id_header),
-                provider_message_id = COALESCE(EXCLUDED.provider_message_id, webhook_correlation.provider_message_id)
-            """,
-            [event.tenant, hex, "log_" + hex, keys.messageIDHeader, keys.providerMessageID])
-        // Pending events this log now matches.
-        try c.execute(
-            """
-            UPDATE webhook_pending SET message_hex = $2
-             WHERE tenant = $1 AND message_hex IS NULL
-               AND (log_hex = $2 OR header_hex = $2
-                    OR ($3::text IS NOT NULL AND message_id_header = $3)
-                    OR ($4::text IS NOT NULL AND provider_message_id = $4))
-            """,
-            [event.tenant, hex, keys.messageIDHeader, keys.providerMessageID])
+    /// The message hex of a message event: its `log_id`, else its stream's name. The usual
+    /// `log_<32 lowercase hex>` is taken as is; anything else goes through the full parser.
+    static func messageHex(_ event: RecordedEvent) -> String? {
+        if let logID = event.data["log_id"]?.stringValue {
+            if logID.hasPrefix("log_"), isLowercaseHex32(logID.utf8.dropFirst(4)) { return String(logID.dropFirst(4)) }
+            if let hex = CorrelationKeys.hex(ofLogID: logID) { return hex }
+        }
+        guard event.stream.hasPrefix("message-") else { return nil }
+        let streamHex = event.stream.dropFirst("message-".count)
+        if isLowercaseHex32(streamHex.utf8) { return String(streamHex) }
+        return CorrelationKeys.hex(ofLogID: String(streamHex))
+    }
+
+    private static func isLowercaseHex32<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+        bytes.count == 32 && bytes.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     private func applyUnmatched(_ event: RecordedEvent, on c: PostgresConnection) throws {

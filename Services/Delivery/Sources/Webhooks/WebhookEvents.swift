@@ -4,7 +4,7 @@ import Foundation
 /// The event types and streams the webhook module adds to the shared table (besides
 /// `message.provider_event`, which is in `EventCatalog`). No personal data in clear.
 public enum WebhookEvents {
-    /// A provider event that matched no log when it arrived. Stream: ``pendingStream(tenant:)``.
+    /// A provider event that matched no log when it arrived. Stream: ``pendingStream(tenant:shard:)``.
     /// Clear: `event_id` (the id the `message.provider_event` will carry once attached),
     /// `provider`, `provider_event_id`, `status`, `occurred_at`, `message`?, `details`, and the
     /// correlation keys `log_id`?, `message_id_header`?, `provider_message_id`?. The recipient
@@ -27,8 +27,25 @@ public enum WebhookEvents {
     /// members as ``snsSubscriptionReceived``.
     public static let snsSubscriptionConfirmed = "webhook.sns_subscription_confirmed"
 
-    /// Unmatched provider events of a tenant, in arrival order.
-    public static func pendingStream(tenant: String) -> String { "webhook-pending-" + tenant }
+    /// How many streams a tenant's unmatched events are spread over.
+    public static let pendingShards = 8
+
+    /// Unmatched provider events of a tenant that arrived in requests of shard `shard`, in
+    /// arrival order: `webhook-pending-<tenant>-<shard>`. One stream per tenant made concurrent
+    /// webhook requests (and the event store's committers) race for its next version.
+    public static func pendingStream(tenant: String, shard: Int) -> String {
+        "webhook-pending-" + tenant + "-" + String(shard)
+    }
+
+    /// The shard of a request (FNV-1a of its id; the same request always lands on the same one).
+    public static func pendingShard(requestID: String) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in requestID.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return Int(h % UInt64(pendingShards))
+    }
     /// Suppressions of one address.
     public static func suppressionStream(addressSubject: String) -> String { "suppression-" + addressSubject }
     /// SNS subscription messages of a tenant.

@@ -91,7 +91,8 @@ struct WebhookRecorder: Sendable {
             } else {
                 appends.add(
                     ProviderEventRecord.unmatchedEvent(event, keys: key, requestID: requestID),
-                    to: WebhookEvents.pendingStream(tenant: tenant))
+                    to: WebhookEvents.pendingStream(
+                        tenant: tenant, shard: WebhookEvents.pendingShard(requestID: requestID)))
                 outcome.unmatched += 1
             }
             if event.suppresses, let address = event.recipient?.trimmingCharacters(in: .whitespaces).lowercased(),

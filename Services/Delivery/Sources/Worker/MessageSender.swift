@@ -17,9 +17,11 @@ struct DueMessage: Sendable, Hashable {
     var key: String { tenant + "\u{0}" + messageHex }
 }
 
-/// Sends one due message: appends `queued`, composes and hands the email to the transport,
-/// then appends `sent`, `failed_to_send` or `dropped`. After each append the outbox row is
-/// moved the same way the projection would move it, so the worker never acts on a stale row.
+/// Sends a batch of due messages: appends their `queued` events (concurrent appends that share
+/// one group commit), loads what they need in one pooled job, hands the emails to the transport
+/// (at most `sendsAtOnce` at once), then appends every `sent`, `failed_to_send` or `dropped` in
+/// one atomic append. After the appends the outbox rows are moved the way the projection would
+/// move them (one statement per batch), so the worker never acts on a stale row.
 struct MessageSender: Sendable {
     let app: ServiceApp
     let readModel: DeliveryReadModel
@@ -29,62 +31,146 @@ struct MessageSender: Sendable {
     /// Template versions never change once saved: keep the ones already loaded.
     let versions = TemplateVersionCache()
 
-    func send(_ due: DueMessage) async {
-        guard let message = MessageIdentity(parsing: due.messageHex) else { return }
-        let stream = EventCatalog.messageStream(messageHex: due.messageHex)
-        // 1. queued, only if the stream is where the row says (else the row is stale: retry soon).
+    /// Sends a batch of due messages (distinct keys), at most `sendsAtOnce` on the wire at once.
+    func send(_ batch: [DueMessage], sendsAtOnce: Int) async {
+        // 1. queued, only where the stream is where the row says (else the row is stale: retry soon).
+        let claimed = await queue(batch)
+        guard !claimed.isEmpty else { return }
+        // 2. load everything the emails need, then compose and send.
+        let composed = await compose(claimed.map(\.due))
+        let outcomes = await withTaskGroup(of: Outcome.self) { group in
+            var outcomes: [Outcome] = []
+            var running = 0
+            for (index, item) in claimed.enumerated() {
+                if running >= max(1, sendsAtOnce), let outcome = await group.next() {
+                    running -= 1
+                    outcomes.append(outcome)
+                }
+                running += 1
+                group.addTask { await self.deliver(item, composed[index]) }
+            }
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        // 3. the outcomes in one append; then the rows follow (if that fails, the projection
+        // moves them shortly).
+        if let moves = await record(outcomes) { _ = try? await moveAll(moves) }
+    }
+
+    /// What a send came to, to be recorded.
+    private struct Outcome: Sendable {
+        var due: DueMessage
+        var event: NewEvent
+    }
+
+    /// A message whose `queued` event is recorded.
+    private struct Claimed: Sendable {
+        var due: DueMessage
+        var message: MessageIdentity
+        /// The stream version after `queued`.
         var version: Int64
-        do {
-            let queued = NewEvent(
-                type: EventCatalog.messageQueued, data: MessageEvents.base(message, .queued), metadata: metadata)
-            let result = try await app.store.append(
-                StreamAppend(tenant: due.tenant, stream: stream, expected: .exact(due.version), events: [queued]))
-            version = result.streams.first?.lastVersion ?? due.version + 1
-            try await move(due, version: version, queued)
-        } catch {
+    }
+
+    /// Appends `queued` to each message whose stream is still at the row's version.
+    private func queue(_ batch: [DueMessage]) async -> [Claimed] {
+        let metadata = self.metadata
+        let store = app.store
+        let results = await withTaskGroup(of: (Int, Int64?).self) { group in
+            for (index, due) in batch.enumerated() {
+                guard let message = MessageIdentity(parsing: due.messageHex) else { continue }
+                group.addTask {
+                    let queued = NewEvent(
+                        type: EventCatalog.messageQueued, data: MessageEvents.base(message, .queued), metadata: metadata)
+                    let stream = EventCatalog.messageStream(messageHex: due.messageHex)
+                    do {
+                        let result = try await store.append(
+                            StreamAppend(tenant: due.tenant, stream: stream, expected: .exact(due.version), events: [queued]))
+                        return (index, result.streams.first?.lastVersion ?? due.version + 1)
+                    } catch {
+                        return (index, nil)
+                    }
+                }
+            }
+            var out: [Int: Int64] = [:]
+            for await (index, version) in group { if let version { out[index] = version } }
+            return out
+        }
+        var claimed: [Claimed] = []
+        var stale: [DueMessage] = []
+        for (index, due) in batch.enumerated() {
+            if let version = results[index], let message = MessageIdentity(parsing: due.messageHex) {
+                claimed.append(Claimed(due: due, message: message, version: version))
+            } else {
+                stale.append(due)
+            }
+        }
+        if !stale.isEmpty {
             _ = try? await app.store.pool.execute(
                 """
-                UPDATE delivery_outbox SET due_at = now() + interval '1 second'
-                WHERE tenant = $1 AND message_hex = $2 AND state = 'pending'
-                """, [due.tenant, due.messageHex])
-            return
+                UPDATE delivery_outbox o SET due_at = now() + interval '1 second'
+                FROM unnest($1::text[], $2::text[]) AS u(tenant, hex)
+                WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.state = 'pending'
+                """, [PostgresArray(stale.map(\.tenant)), PostgresArray(stale.map(\.messageHex))])
         }
-        // 2. compose and send.
-        let attempt = due.attempts + 1
+        // The rows become `sending`; if this fails the projection moves them shortly, and the
+        // worker's in-flight set keeps them from being picked again meanwhile.
+        _ = try? await moveAll(
+            claimed.map {
+                OutboxMove(
+                    tenant: $0.due.tenant, messageHex: $0.due.messageHex, version: $0.version,
+                    type: EventCatalog.messageQueued, data: .null)
+            })
+        return claimed
+    }
+
+    /// Sends one composed message; returns the event recording the outcome.
+    private func deliver(_ item: Claimed, _ composed: Composed) async -> Outcome {
+        let attempt = item.due.attempts + 1
         let outcome: SendOutcome
-        switch await compose(due, message, stream: stream) {
+        switch composed {
         case .refused(let reason): outcome = .permanent(reason: reason)
         case .unavailable(let reason): outcome = .temporary(reason: reason)
         case .mail(let mail): outcome = await transport.send(mail)
         }
         let decision = settings.retry.decide(
             outcome, attempt: attempt, nowMilliseconds: nowMilliseconds(), unit: Double.random(in: 0..<1))
-        // 3. record the outcome (retrying a database hiccup; if it never lands, the lease expires
-        // and the message is sent again: at least once, never lost).
-        let event = NewEvent(type: decision.eventType, data: outcomeData(decision, message), metadata: metadata)
+        return Outcome(
+            due: item.due,
+            event: NewEvent(type: decision.eventType, data: outcomeData(decision, item.message), metadata: metadata))
+    }
+
+    /// Appends the outcomes of a batch in one atomic append (retrying a database hiccup with the
+    /// same event ids, so a retry never records twice); returns the rows' moves, or nil when
+    /// it never lands (the leases expire and the messages are sent again: at least once, never lost).
+    private func record(_ outcomes: [Outcome]) async -> [OutboxMove]? {
+        guard !outcomes.isEmpty else { return [] }
+        let units = outcomes.map {
+            StreamAppend(
+                tenant: $0.due.tenant, stream: EventCatalog.messageStream(messageHex: $0.due.messageHex), events: [$0.event])
+        }
         for pause in [0, 200, 1000, 3000] {
             if pause > 0 { try? await Task.sleep(for: .milliseconds(pause)) }
             do {
-                let result = try await app.store.append(StreamAppend(tenant: due.tenant, stream: stream, events: [event]))
-                try await move(due, version: result.streams.first?.lastVersion ?? version + 1, event)
-                return
+                let result = try await app.store.append(units)
+                return zip(outcomes, result.streams).map { outcome, stream in
+                    OutboxMove(
+                        tenant: outcome.due.tenant, messageHex: outcome.due.messageHex, version: stream.lastVersion,
+                        type: outcome.event.type, data: outcome.event.data)
+                }
             } catch {
                 continue
             }
         }
-        app.logger.log(.error, "could not record a send outcome; the message will be retried after its lease", [:])
+        app.logger.log(.error, "could not record send outcomes; the messages will be retried after their lease", [:])
+        return nil
+    }
+
+    private func moveAll(_ moves: [OutboxMove]) async throws {
+        guard !moves.isEmpty else { return }
+        try await app.store.pool.withConnection { c in try OutboxTransitions.apply(moves, on: c) }
     }
 
     private var metadata: JSON { ["actor": "delivery-worker"] }
-
-    private func move(_ due: DueMessage, version: Int64, _ event: NewEvent) async throws {
-        let tenant = due.tenant
-        let hex = due.messageHex
-        try await app.store.pool.withConnection { c in
-            try OutboxTransitions.apply(
-                tenant: tenant, messageHex: hex, version: version, type: event.type, data: event.data, on: c)
-        }
-    }
 
     private func outcomeData(_ decision: SendDecision, _ message: MessageIdentity) -> JSON {
         let provider = settings.provider
@@ -109,7 +195,7 @@ struct MessageSender: Sendable {
     }
 
     /// The email to send, or why there is none.
-    enum Composed {
+    enum Composed: Sendable {
         case mail(MailMessage)
         /// It can never be sent (erased recipient, suppressed, template gone).
         case refused(String)
@@ -117,71 +203,72 @@ struct MessageSender: Sendable {
         case unavailable(String)
     }
 
-    /// What `compose` reads from the database for one message.
-    private struct Loaded: Sendable {
-        var requested: RecordedEvent
-        /// The opened `sealed` part; nil when the recipient was erased.
-        var personal: JSON?
-        var customer: CustomerRecord?
-        var suppression: SuppressionRecord?
-        var brand: JSONObject?
-    }
-
-    /// Loads the request, template, brand and customer, and builds the email.
-    private func compose(_ due: DueMessage, _ message: MessageIdentity, stream: String) async -> Composed {
+    /// Loads what the batch needs in one pooled job and builds each email (in batch order).
+    private func compose(_ batch: [DueMessage]) async -> [Composed] {
+        let loader = SendBatchLoader(vault: app.vault, readModel: readModel)
+        let loaded: [String: LoadedMessage]
         do {
-            // One pooled job loads everything the email needs.
-            let tenant = due.tenant
-            let vault = app.vault
-            let readModel = self.readModel
-            let loaded = try await app.store.pool.withConnection { c -> Loaded? in
-                let events = try EventReader.readStream(tenant: tenant, stream: stream, on: c)
-                guard
-                    let requested = events.last(where: {
-                        $0.type == EventCatalog.messageRequested || $0.type == EventCatalog.messageTriggered
-                    }), let sealed = requested.string("sealed"), let keyID = requested.keyID
-                else { return nil }
-                let subject = requested.string("recipient_subject") ?? ""
-                return Loaded(
-                    requested: requested, personal: try vault.open(sealed, keyID: keyID, tenant: tenant, on: c),
-                    customer: try readModel.customer(tenant: tenant, emailSubject: subject, on: c),
-                    suppression: try readModel.suppressions(tenant: tenant, subjects: [subject], on: c)[subject],
-                    brand: try requested.string("brand_id").flatMap { try readModel.brand(tenant: tenant, id: $0, on: c) })
-            }
-            guard let loaded else { return .refused("the message request is missing") }
-            let requested = loaded.requested
-            guard let personal = loaded.personal else { return .refused("the recipient's data was erased") }
-            if let suppression = loaded.suppression { return .refused("the recipient is suppressed (\(suppression.reason))") }
-            let versionID = requested.string("template_version_id")
-            var version = versionID.flatMap { versions.get(tenant: tenant, id: $0) }
-            if version == nil {
-                // A brand trigger names the brand and the email type; the brand says which template.
-                var templateID = requested.string("template_id") ?? ""
-                if templateID.isEmpty, let type = requested.string("email_type"),
-                    let mapped = loaded.brand?["templates"]?[type]?.stringValue
-                {
-                    templateID = mapped
-                }
-                guard let template = try await readModel.template(tenant: tenant, id: templateID)
-                else { return .refused("the template no longer exists") }
-                for v in template.versions { versions.put(tenant: tenant, v) }
-                version =
-                    template.versions.first { $0.id == versionID }
-                    ?? template.versions.last {
-                        $0.name == requested.string("template_version") && $0.locale == requested.string("locale")
-                    }
-                    ?? TemplateVersionChoice.choose(
-                        template, requestedLocale: requested.string("locale"), customerLocale: loaded.customer?.locale,
-                        versionName: nil)
-            }
-            guard let version else { return .refused("the template has no version to send") }
-            return .mail(
-                composer.compose(
-                    message: message, personal: personal, version: version, brand: loaded.brand,
-                    customerAttributes: loaded.customer?.attributes ?? [:]))
+            loaded = try await app.store.pool.withConnection { c in try loader.load(batch, on: c) }
         } catch {
             // The database is unavailable: a temporary failure like any other.
-            return .unavailable("database unavailable while preparing the message")
+            return batch.map { _ in .unavailable("database unavailable while preparing the message") }
         }
+        var templates: [String: TemplateRecord?] = [:]
+        var out: [Composed] = []
+        for due in batch {
+            guard let message = MessageIdentity(parsing: due.messageHex), let item = loaded[due.key] else {
+                out.append(.refused("the message request is missing"))
+                continue
+            }
+            do {
+                out.append(try await compose(due, message, item, templates: &templates))
+            } catch {
+                out.append(.unavailable("database unavailable while preparing the message"))
+            }
+        }
+        return out
+    }
+
+    /// Builds one email; `templates` keeps the templates read for this batch, by tenant and id.
+    private func compose(
+        _ due: DueMessage, _ message: MessageIdentity, _ loaded: LoadedMessage, templates: inout [String: TemplateRecord?]
+    ) async throws -> Composed {
+        let tenant = due.tenant
+        guard let personal = loaded.personal else { return .refused("the recipient's data was erased") }
+        if let suppression = loaded.suppression { return .refused("the recipient is suppressed (\(suppression.reason))") }
+        let versionID = loaded.string("template_version_id")
+        var version = versionID.flatMap { versions.get(tenant: tenant, id: $0) }
+        if version == nil {
+            // A brand trigger names the brand and the email type; the brand says which template.
+            var templateID = loaded.string("template_id") ?? ""
+            if templateID.isEmpty, let type = loaded.string("email_type"),
+                let mapped = loaded.brand?["templates"]?[type]?.stringValue
+            {
+                templateID = mapped
+            }
+            let cacheKey = tenant + "\u{0}" + templateID
+            let template: TemplateRecord?
+            if let known = templates[cacheKey] {
+                template = known
+            } else {
+                template = try await readModel.template(tenant: tenant, id: templateID)
+                templates[cacheKey] = .some(template)
+                for v in template?.versions ?? [] { versions.put(tenant: tenant, v) }
+            }
+            guard let template else { return .refused("the template no longer exists") }
+            version =
+                template.versions.first { $0.id == versionID }
+                ?? template.versions.last {
+                    $0.name == loaded.string("template_version") && $0.locale == loaded.string("locale")
+                }
+                ?? TemplateVersionChoice.choose(
+                    template, requestedLocale: loaded.string("locale"), customerLocale: loaded.customer?.locale,
+                    versionName: nil)
+        }
+        guard let version else { return .refused("the template has no version to send") }
+        return .mail(
+            composer.compose(
+                message: message, personal: personal, version: version, brand: loaded.brand,
+                customerAttributes: loaded.customer?.attributes ?? [:]))
     }
 }

@@ -6,13 +6,21 @@ import Synchronization
 /// Drains the outbox: one active worker per database (a session advisory lock on its own
 /// connection; a standby retries every second and takes over when the leader's session ends).
 ///
-/// A dedicated thread owns the lock connection, picks due rows and starts up to `concurrency`
-/// sends as tasks; a slow provider therefore only fills those slots and never blocks HTTP
-/// handlers or projections. On taking the lead it makes rows left `sending` by a dead leader
-/// due again (at least once: such a message may go out twice, never zero times).
+/// A dedicated thread owns the lock connection and claims due rows in batches of up to
+/// `batchSize` (one query), each handed to a task that sends it (`MessageSender`); up to
+/// `batchesInFlight` batches overlap, sharing `concurrency` sends in flight at once, so one batch's
+/// database work runs while another's emails are on the wire. A slow provider only fills those
+/// slots and never blocks HTTP handlers or projections. The worker sleeps until the outbox
+/// projection's NOTIFY (sent when new rows commit, from any process), a finished batch, or the
+/// poll interval (retries falling due). On taking the lead it makes rows left `sending` by a dead
+/// leader due again (at least once: such a message may go out twice, never zero times).
 final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     // @unchecked Sendable: `connection` is touched only by the worker thread; all shared state
-    // is in `state` (a Mutex), `stopping` (an Atomic) and `condition` (its own lock).
+    // is in `state` (a Mutex), `stopping` (an Atomic), `condition` (its own lock) and the
+    // listener (thread-safe).
+
+    /// The channel the outbox projection notifies when messages become due.
+    static let notifyChannel = "delivery_outbox"
 
     /// The advisory lock key of the outbox worker (FNV-1a of "delivery:outbox").
     static let lockKey: Int64 = {
@@ -27,12 +35,18 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     struct State {
         /// Messages being sent, by tenant and message (whatever version the row had when picked).
         var inFlight: Set<String> = []
+        /// Batches being sent.
+        var batches = 0
         var isLeader = false
     }
 
     let url: String
     let sender: MessageSender
     let concurrency: Int
+    /// Most messages claimed in one round.
+    var batchSize = 100
+    /// Most batches being sent at once.
+    var batchesInFlight = 2
     /// How long an idle leader waits before looking again (wake-ups come earlier).
     var pollInterval: TimeInterval = 0.25
     /// How often a standby retries the lock.
@@ -46,6 +60,7 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     private var generation: UInt64 = 0  // guarded by `condition`
     private let finished = DispatchSemaphore(value: 0)
     private var connection: PostgresConnection?
+    private var listener: PostgresListener?
 
     init(url: String, sender: MessageSender, concurrency: Int) {
         self.url = url
@@ -57,6 +72,9 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     var isLeader: Bool { state.withLock { $0.isLeader } }
 
     func start() {
+        let listener = PostgresListener(url: url, channels: [Self.notifyChannel]) { [weak self] _, _ in self?.wake() }
+        self.listener = listener
+        listener.start()
         let thread = Thread { [self] in run() }
         thread.name = "delivery-outbox"
         thread.start()
@@ -67,6 +85,7 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
         stopping.store(true, ordering: .relaxed)
         wake()
         finished.wait()
+        listener?.stop()
     }
 
     /// Something may be due (a new request, a finished send).
@@ -114,23 +133,33 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                     try c.execute("UPDATE delivery_outbox SET lease_until = now() WHERE state = 'sending'")
                     setLeader(true)
                 }
-                let free = concurrency - state.withLock { $0.inFlight.count }
                 var started = 0
-                if free > 0 {
-                    for due in try pickDue(c, limit: free + state.withLock { $0.inFlight.count }) {
-                        guard started < free else { break }
-                        let fresh = state.withLock { $0.inFlight.insert(due.key).inserted }
-                        guard fresh else { continue }
-                        started += 1
+                let (inFlight, batches) = state.withLock { ($0.inFlight.count, $0.batches) }
+                // `concurrency` sends in flight at most, shared by the batches.
+                let batchLimit = max(1, min(batchesInFlight, concurrency))
+                if batches < batchLimit {
+                    var batch: [DueMessage] = []
+                    for due in try pickDue(c, limit: batchSize + inFlight) where batch.count < batchSize {
+                        if state.withLock({ $0.inFlight.insert(due.key).inserted }) { batch.append(due) }
+                    }
+                    if !batch.isEmpty {
+                        started = batch.count
+                        state.withLock { $0.batches += 1 }
                         let sender = self.sender
                         Task {
-                            await sender.send(due)
-                            self.state.withLock { _ = $0.inFlight.remove(due.key) }
+                            await sender.send(batch, sendsAtOnce: max(1, self.concurrency / batchLimit))
+                            self.state.withLock {
+                                for due in batch { $0.inFlight.remove(due.key) }
+                                $0.batches -= 1
+                            }
                             self.wake()
                         }
                     }
                 }
-                if started == 0 || started < free { waitForWake(after: seen, timeout: pollInterval) }
+                // A full batch suggests more are due: look again at once if a slot is free.
+                if started < batchSize || batches + 1 >= batchLimit {
+                    waitForWake(after: seen, timeout: pollInterval)
+                }
             } catch {
                 if connection?.isConnected == false {
                     connection = nil
@@ -162,9 +191,12 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     private func pickDue(_ c: PostgresConnection, limit: Int) throws -> [DueMessage] {
         let rows = try c.execute(
             """
-            SELECT tenant, message_hex, version, attempts FROM delivery_outbox
-            WHERE (state = 'pending' AND due_at <= now()) OR (state = 'sending' AND lease_until < now())
-            ORDER BY due_at LIMIT $1
+            (SELECT tenant, message_hex, version, attempts FROM delivery_outbox
+             WHERE state = 'pending' AND due_at <= now() ORDER BY due_at LIMIT $1)
+            UNION ALL
+            (SELECT tenant, message_hex, version, attempts FROM delivery_outbox
+             WHERE state = 'sending' AND lease_until < now() ORDER BY lease_until LIMIT $1)
+            LIMIT $1
             """, [limit])
         return rows.rows.map { r in
             DueMessage(tenant: r[0] ?? "", messageHex: r[1] ?? "", version: r.int64(2) ?? 0, attempts: r.int(3) ?? 0)

@@ -1,0 +1,135 @@
+@testable import DeliveryService
+import Domain
+import Foundation
+import JSON
+import TestSupport
+import Testing
+
+@Suite("Outbox batches (pure)")
+struct OutboxTransitionRulesTests {
+    func move(_ hex: String, _ version: Int64, _ type: String, tenant: String = "site1", data: JSON = .null) -> OutboxMove {
+        OutboxMove(tenant: tenant, messageHex: hex, version: version, type: type, data: data)
+    }
+
+    @Test("a batch splits into layers where each message appears once, in its own order")
+    func layers() {
+        let moves = [
+            move("a", 1, EventCatalog.messageRequested), move("b", 1, EventCatalog.messageRequested),
+            move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageSent),
+            move("b", 1, EventCatalog.messageRequested, tenant: "site2"), move("b", 2, EventCatalog.messageQueued),
+        ]
+        let layers = OutboxTransitions.layers(moves)
+        #expect(layers.map { $0.map { "\($0.tenant)/\($0.messageHex)@\($0.version)" } } == [
+            ["site1/a@1", "site1/b@1", "site2/b@1"], ["site1/a@2", "site1/b@2"], ["site1/a@3"],
+        ])
+    }
+
+    @Test("each event's change of the row")
+    func changes() {
+        #expect(OutboxTransitions.change(move("a", 1, EventCatalog.messageRequested)) == nil)
+        #expect(OutboxTransitions.change(move("a", 1, EventCatalog.messageTriggered)) == nil)
+        #expect(
+            OutboxTransitions.change(move("a", 2, EventCatalog.messageQueued))
+                == .init(state: "sending", lease: .take))
+        #expect(OutboxTransitions.change(move("a", 3, EventCatalog.messageSent)) == .init(state: "sent", lease: .clear))
+        #expect(
+            OutboxTransitions.change(move("a", 3, EventCatalog.messageDropped)) == .init(state: "dropped", lease: .clear))
+        #expect(
+            OutboxTransitions.change(move("a", 3, EventCatalog.messageFailedToSend, data: ["attempt": 2, "next_retry_at": 1_500]))
+                == .init(state: "pending", lease: .clear, due: .at(seconds: 1.5), attempts: 2))
+        #expect(
+            OutboxTransitions.change(move("a", 4, EventCatalog.messageResendRequested))
+                == .init(state: "pending", lease: .clear, due: .now, attempts: 0))
+        // A provider event only moves the version.
+        #expect(OutboxTransitions.change(move("a", 5, "message.provider_event")) == .init())
+    }
+}
+
+@Suite("Triggered messages name their template (pure)")
+struct TriggeredTemplateTests {
+    let template = TemplateRecord(
+        id: "tem_1", name: "Welcome", defaultLocale: "en-US", created: 0,
+        versions: [
+            TemplateVersionRecord(id: "ver_en1", name: "v1", subject: "s", html: "h", text: nil, locale: "en-US", created: 0),
+            TemplateVersionRecord(id: "ver_fr1", name: "v1-fr", subject: "s", html: "h", text: nil, locale: "fr-FR", created: 1),
+            TemplateVersionRecord(id: "ver_en2", name: "v2", subject: "s", html: "h", text: nil, locale: "en-US", created: 2),
+        ])
+
+    @Test("the requested locale's newest version, else the customer's, else the default")
+    func versionByLocale() {
+        let fr = TriggeredTemplate.named(["template_id": "tem_1", "locale": "fr-FR"], template: template, customerLocale: nil)
+        #expect(fr["template_name"] == "Welcome")
+        #expect(fr["template_version"] == "v1-fr")
+        #expect(fr["template_version_id"] == "ver_fr1")
+        let customer = TriggeredTemplate.named(["template_id": "tem_1", "locale": ""], template: template, customerLocale: "fr-FR")
+        #expect(customer["template_version_id"] == "ver_fr1")
+        let fallback = TriggeredTemplate.named(["template_id": "tem_1", "locale": "de-DE"], template: template, customerLocale: nil)
+        #expect(fallback["template_version"] == "v2")
+        #expect(fallback["locale"] == "en-US")
+        // Unknown template: nothing changes (the outbox records why it cannot send).
+        let clear: JSONObject = ["template_id": "tem_gone", "template_name": "", "locale": "en-US"]
+        #expect(TriggeredTemplate.named(clear, template: nil, customerLocale: nil) == clear)
+    }
+
+    @Test("a brand trigger takes the brand's template of its email type")
+    func brandTemplate() {
+        let brand: JSONObject = ["templates": ["purchase": "tem_9"]]
+        #expect(TriggeredTemplate.templateID(["template_id": "", "email_type": "purchase"], brand: brand) == "tem_9")
+        #expect(TriggeredTemplate.templateID(["template_id": "tem_1", "email_type": "purchase"], brand: brand) == "tem_1")
+        #expect(TriggeredTemplate.templateID(["template_id": "", "email_type": "group"], brand: brand) == nil)
+    }
+
+    @Test("a suppression's cancellation reason names why and who")
+    func suppressionReason() {
+        #expect(TriggerProjection.suppressionReason(["reason": "bounced", "source": "sendgrid"]) == "recipient suppressed (bounced, sendgrid)")
+        #expect(TriggerProjection.suppressionReason(["reason": "unsubscribed"]) == "recipient suppressed (unsubscribed)")
+        #expect(TriggerProjection.suppressionReason([:]) == "recipient suppressed")
+    }
+}
+
+@Suite("Outbox worker in batches")
+struct OutboxBatchWorkerTests {
+    @Test("250 messages from /v1/Email/ (more than two batches) each reach the SMTP server once, in parallel sessions")
+    func manyMessagesEachSentOnce() async throws {
+        let smtp = try SMTPFixture()
+        let h = try await DeliveryHarness.start(smtpPort: smtp.port)
+        do {
+            let templateID = try await h.createTemplate(subject: "Token {{Token}}", html: "<p>{{NumPhotos}} photos</p>")
+            try await h.putBrand("acme", templateID: templateID)
+            var ids: [String] = []
+            for part in 0..<5 {
+                let messages: [JSON] = (0..<50).map { j in
+                    [
+                        "To": .string("r\(part)-\(j)@example.com"), "Type": "token", "BrandId": "acme",
+                        "Token": .string("t\(part)-\(j)"), "NumPhotos": .int(j),
+                    ]
+                }
+                let r = try await h.client.send("POST", "/v1/Email/", json: ["Messages": .array(messages)])
+                try #require(r.status == 200, "\(r.text)")
+                ids += (r.json["Results"]?.arrayValue ?? []).compactMap { $0["MessageId"]?.stringValue }
+            }
+            #expect(ids.count == 250)
+            let mail = try await waitForMail(smtp, count: 250, timeout: .seconds(60))
+            #expect(mail.count == 250)
+            // Each recipient once, rendered with its own data.
+            #expect(Set(mail.flatMap(\.rcpt_tos)).count == 250)
+            #expect(mail.allSatisfy { $0.subject == "Token " + ($0.rcpt_tos.first ?? "").replacingOccurrences(of: "@example.com", with: "").replacingOccurrences(of: "r", with: "t") })
+            // Every log: requested, queued, sent, and nothing else.
+            let rows = try await h.app.store.pool.execute(
+                "SELECT type, count(*) FROM events WHERE stream LIKE 'message-%' GROUP BY type ORDER BY type")
+            #expect(rows.rows.map { [$0[0] ?? "", $0[1] ?? ""] } == [
+                ["message.queued", "250"], ["message.requested", "250"], ["message.sent", "250"],
+            ])
+            let sent = try await eventually {
+                try await h.app.store.pool.execute("SELECT count(*) FROM delivery_outbox WHERE state = 'sent'")[0].int(0) == 250
+            }
+            #expect(sent)
+            // The SMTP sessions were reused: far fewer connections than messages.
+            #expect(Set(mail.map(\.peer_port)).count <= 2)
+        } catch {
+            Issue.record(error)
+        }
+        await h.shutdown()
+        smtp.stop()
+    }
+}
