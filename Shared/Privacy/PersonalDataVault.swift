@@ -97,6 +97,9 @@ public final class PersonalDataVault: Sendable {
                 if let k = cache[tenant + "\u{0}" + s] { found[s] = k } else { missing.append(s) }
             }
         }
+        // In a stable order: concurrent batches creating the same keys then wait for each other
+        // on the unique index instead of deadlocking (40P01).
+        missing.sort()
         guard !missing.isEmpty else { return found }
         var ids: [String?] = []
         var wrapped: [String?] = []

@@ -32,6 +32,12 @@ struct BatchRoutes: Sendable {
 
     func apply(_ ops: [BatchOperation], request: HTTPRequest, tenant: String) async throws -> HTTPResponse {
         try await app.idempotency.run(request, tenant: tenant) { identity in
+            try await writer.prefetchKeys(
+                tenant: tenant,
+                customerIDs: ops.compactMap {
+                    if case .delete = $0 { return nil }
+                    return $0.customerID
+                })
             var subjectsToDestroy: [String] = []
             let result = try await writer.append {
                 var units: [StreamAppend] = []
