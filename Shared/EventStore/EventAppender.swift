@@ -207,8 +207,8 @@ public final class EventAppender: @unchecked Sendable {
               FROM subject_keys WHERE key_id = ANY($4::uuid[])
             """,
             [
-                PostgresArray(ids.map { $0.uuidString.lowercased() }), PostgresArray(keys.map(\.tenant)),
-                PostgresArray(keys.map(\.stream)), PostgresArray(keyIDs.map { $0.uuidString.lowercased() }),
+                PostgresArray(ids.map(\.lowercaseText)), PostgresArray(keys.map(\.tenant)),
+                PostgresArray(keys.map(\.stream)), PostgresArray(keyIDs.map(\.lowercaseText)),
             ])
         for r in rows.rows {
             switch r[0] {
@@ -263,9 +263,11 @@ public final class EventAppender: @unchecked Sendable {
                 trustCache = false  // maybe a stale head: decide from the database
                 continue
             }
-            var inserted: [UUID: (position: Int64, tx: UInt64)] = [:]
+            // Positions and transaction ids by row index, matched on the id's text.
+            var inserted = [(position: Int64, tx: UInt64)](repeating: (0, 0), count: rows.count)
             if !rows.isEmpty {
                 let needed = Set(rows.compactMap(\.event.keyID))
+                let idTexts = rows.map { $0.event.id.lowercaseText }
                 let returned = try connection.execute(
                     """
                     WITH locked AS (
@@ -279,14 +281,14 @@ public final class EventAppender: @unchecked Sendable {
                     SELECT event_id, position, tx_id::text AS tx_text, (SELECT pg_notify($10, '')) IS NULL FROM ins
                     """,
                     [
-                        PostgresArray(rows.map { $0.event.id.uuidString.lowercased() }),
+                        PostgresArray(idTexts),
                         PostgresArray(rows.map(\.tenant)),
                         PostgresArray(rows.map(\.stream)),
                         PostgresArray(rows.map { String($0.version) }),
                         PostgresArray(rows.map(\.event.type)),
                         PostgresArray(rows.map(\.event.dataText)),
                         PostgresArray(rows.map(\.event.metadataText)),
-                        PostgresArray(needed.map { $0.uuidString.lowercased() }),
+                        PostgresArray(needed.map(\.lowercaseText)),
                         needed.count,
                         configuration.notifyChannel,
                     ])
@@ -294,18 +296,21 @@ public final class EventAppender: @unchecked Sendable {
                     trustCache = false
                     continue
                 }
+                var rowOf = [String: Int](minimumCapacity: rows.count)
+                for (i, t) in idTexts.enumerated() { rowOf[t] = i }
                 for r in returned.rows {
-                    guard let id = r[0].flatMap(UUID.init(uuidString:)) else { continue }
-                    inserted[id] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
+                    guard let t = r[0], let i = rowOf[t] else { continue }
+                    inserted[i] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
                 }
                 var written: [AppendPlanner.StreamKey: Int64] = [:]
                 for r in rows { written[.init(tenant: r.tenant, stream: r.stream)] = r.version }
                 withLock { headCache.record(written) }
             }
 
-            var rowsByUnit: [Int: [AppendPlanner.Row]] = [:]
-            for r in rows { rowsByUnit[r.unit, default: []].append(r) }
+            // Rows come unit by unit, stream by stream, in order: one pass answers every unit.
+            var cursor = 0
             var results: [Result<AppendResult, any Error>] = []
+            results.reserveCapacity(outcomes.count)
             for (u, outcome) in outcomes.enumerated() {
                 switch outcome {
                 case .refused(let e): results.append(.failure(e))
@@ -313,16 +318,20 @@ public final class EventAppender: @unchecked Sendable {
                 case .duplicateOf(let earlier): results.append(results[earlier])
                 case .insert:
                     var streams: [AppendedStream] = []
+                    streams.reserveCapacity(units[u].count)
                     var last = Checkpoint.start
                     for (si, s) in units[u].enumerated() {
-                        let mine = (rowsByUnit[u] ?? []).filter { $0.streamIndex == si }
-                        let positions = mine.map { inserted[$0.event.id]?.position ?? 0 }
-                        for m in mine {
-                            if let i = inserted[m.event.id] {
-                                last = max(last, Checkpoint(transactionID: i.tx, position: i.position))
-                            }
+                        var positions: [Int64] = []
+                        positions.reserveCapacity(s.events.count)
+                        var lastVersion: Int64 = 0
+                        while cursor < rows.count, rows[cursor].unit == u, rows[cursor].streamIndex == si {
+                            let i = inserted[cursor]
+                            positions.append(i.position)
+                            last = max(last, Checkpoint(transactionID: i.tx, position: i.position))
+                            lastVersion = rows[cursor].version
+                            cursor += 1
                         }
-                        streams.append(AppendedStream(stream: s.stream, positions: positions, lastVersion: mine.last?.version ?? 0))
+                        streams.append(AppendedStream(stream: s.stream, positions: positions, lastVersion: lastVersion))
                     }
                     results.append(.success(AppendResult(streams: streams, wasDuplicate: false, checkpoint: last)))
                 }
