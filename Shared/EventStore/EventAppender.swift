@@ -168,7 +168,7 @@ public final class EventAppender: @unchecked Sendable {
                 attempt += 1
             } catch {
                 // The outcome is unknown (or nothing was written): forget what this batch touched.
-                let keys = AppendPlanner.streamKeys(batch.map(\.unit))
+                let keys = AppendPlanner.streamKeys(batch.map { $0.unit })
                 withLock { headCache.forget(keys) }
                 throw error
             }
@@ -207,8 +207,8 @@ public final class EventAppender: @unchecked Sendable {
               FROM subject_keys WHERE key_id = ANY($4::uuid[])
             """,
             [
-                PostgresArray(ids.map(\.lowercaseText)), PostgresArray(keys.map(\.tenant)),
-                PostgresArray(keys.map(\.stream)), PostgresArray(keyIDs.map(\.lowercaseText)),
+                PostgresArray(ids.map { $0.lowercaseText }), PostgresArray(keys.map { $0.tenant }),
+                PostgresArray(keys.map { $0.stream }), PostgresArray(keyIDs.map { $0.lowercaseText }),
             ])
         for r in rows.rows {
             switch r[0] {
@@ -234,9 +234,9 @@ public final class EventAppender: @unchecked Sendable {
     /// key destroyed meanwhile makes it insert nothing; a refusal for a wrong expected version may
     /// come from a stale head: each of these plans the batch again from a full lookup.
     private func commit(_ batch: [Pending], on connection: PostgresConnection, trustCache: Bool) throws -> [Result<AppendResult, any Error>] {
-        let units = batch.map(\.unit)
+        let units = batch.map { $0.unit }
         let keys = AppendPlanner.streamKeys(units)
-        let ids = units.flatMap { $0.flatMap { $0.events.map(\.id) } }
+        let ids = units.flatMap { $0.flatMap { $0.events.map { $0.id } } }
         let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap(\.keyID) } }))
         var trustCache = trustCache
         while true {
@@ -282,13 +282,13 @@ public final class EventAppender: @unchecked Sendable {
                     """,
                     [
                         PostgresArray(idTexts),
-                        PostgresArray(rows.map(\.tenant)),
-                        PostgresArray(rows.map(\.stream)),
+                        PostgresArray(rows.map { $0.tenant }),
+                        PostgresArray(rows.map { $0.stream }),
                         PostgresArray(rows.map { String($0.version) }),
-                        PostgresArray(rows.map(\.event.type)),
-                        PostgresArray(rows.map(\.event.dataText)),
-                        PostgresArray(rows.map(\.event.metadataText)),
-                        PostgresArray(needed.map(\.lowercaseText)),
+                        PostgresArray(rows.map { $0.event.type }),
+                        PostgresArray(rows.map { $0.event.dataText }),
+                        PostgresArray(rows.map { $0.event.metadataText }),
+                        PostgresArray(needed.map { $0.lowercaseText }),
                         needed.count,
                         configuration.notifyChannel,
                     ])
