@@ -4,7 +4,7 @@ extension UUID {
     /// The canonical lowercase text (8-4-4-4-12 hex digits), as PostgreSQL prints a `uuid`;
     /// written directly, without Foundation's formatted `uuidString` and a `lowercased()` copy
     /// (both showed in profiles of the append path).
-    var lowercaseText: String {
+    public var lowercaseText: String {
         withUnsafeBytes(of: uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { out in
                 let digits: (UInt8) -> UInt8 = { $0 < 10 ? 0x30 + $0 : 0x57 + $0 }

@@ -12,3 +12,16 @@ import Testing
         #expect(fixed.lowercaseText == "00ff10ab-0000-4fff-8000-abcdef012345")
     }
 }
+
+@Suite struct RandomUUIDTests {
+    @Test func randomUUIDsAreVersion4AndDistinct() {
+        var seen = Set<UUID>()
+        for _ in 0..<5_000 {  // more than one 4 KiB refill
+            let id = RandomUUID.make()
+            #expect(id.uuid.6 >> 4 == 4)
+            #expect(id.uuid.8 >> 6 == 0b10)
+            seen.insert(id)
+        }
+        #expect(seen.count == 5_000)
+    }
+}

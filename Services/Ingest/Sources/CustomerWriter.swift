@@ -33,7 +33,7 @@ struct CustomerWriter: Sendable {
 
     func metadata(_ request: HTTPRequest, tenant: String, keyID: UUID?) -> JSON {
         var m: JSONObject = ["request_id": .string(request.requestID), "actor": .string(tenant)]
-        if let keyID { m["key_id"] = .string(keyID.uuidString.lowercased()) }
+        if let keyID { m["key_id"] = .string(keyID.lowercaseText) }
         return .object(m)
     }
 
