@@ -236,7 +236,6 @@ public final class EventAppender: @unchecked Sendable {
     private func commit(_ batch: [Pending], on connection: PostgresConnection, trustCache: Bool) throws -> [Result<AppendResult, any Error>] {
         let units = batch.map { $0.unit }
         let keys = AppendPlanner.streamKeys(units)
-        let ids = units.flatMap { $0.flatMap { $0.events.map { $0.id } } }
         let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap(\.keyID) } }))
         var trustCache = trustCache
         while true {
@@ -255,6 +254,7 @@ public final class EventAppender: @unchecked Sendable {
                 known.liveKeys = Set(keyIDs)
                 known.complete = false
             } else {
+                let ids = units.flatMap { $0.flatMap { $0.events.map { $0.id } } }
                 known = try lookup(ids: ids, keys: keys, keyIDs: keyIDs, on: connection)
                 withLock { headCache.record(known.heads) }
             }
