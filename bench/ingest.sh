@@ -2,7 +2,8 @@
 # Ingest over HTTP beside the Hummingbird + PostgresNIO reference peer, in one session, on one
 # durable private PostgreSQL cluster (fsync and synchronous_commit on):
 #   bench/ingest.sh [CONNECTIONS] [SECONDS]
-# Environment: PG_PORT (default 55432), RUNS (default 1; rows are printed per run, take medians), SKIP_BUILD=1,
+# Environment: INGEST_BIN (default .build/release/ingest, e.g. a build of main to compare),
+# PG_PORT (default 55432), RUNS (default 1; rows are printed per run, take medians), SKIP_BUILD=1,
 # BATCH_CONNS (default 8), PEER_BIN (default /tmp/hb-peer/.build/release/App: build it from
 # ../shared/bench-peers/hummingbird-ingest), ONLY (space-separated subset of:
 # events customers batch plaintext healthz peer).
@@ -21,7 +22,8 @@ peer=${PEER_BIN:-/tmp/hb-peer/.build/release/App}
 port=${PG_PORT:-55432}
 scripts/install-deps >/dev/null
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-[[ ${SKIP_BUILD:-0} == 1 ]] || swift build -c release --product ingest >/dev/null
+ingest_bin=${INGEST_BIN:-.build/release/ingest}
+[[ ${SKIP_BUILD:-0} == 1 || -n ${INGEST_BIN:-} ]] || swift build -c release --product ingest >/dev/null
 dir=bench/out/pg-ingest; rm -rf "$dir"; mkdir -p bench/out
 url=$(scripts/pg-cluster start "$dir" $port)
 pids=()
@@ -32,7 +34,7 @@ tmp=$(mktemp -d); trap 'cleanup; rm -rf "$tmp"' EXIT
 master_key="b1:$(openssl rand -base64 32)"
 start_ingest() { # [extra env...] → sets $ingest_pid
   env DATABASE_URL=$url PORT=18081 API_KEYS=site1:key1 LOG_LEVEL=error MASTER_KEY="$master_key" "$@" \
-    .build/release/ingest & ingest_pid=$!; pids+=($ingest_pid)
+    "$ingest_bin" & ingest_pid=$!; pids+=($ingest_pid)
   until curl -sf http://127.0.0.1:18081/healthz >/dev/null; do sleep 0.1; done
 }
 stop_ingest() { kill -TERM "$ingest_pid"; wait "$ingest_pid" 2>/dev/null || true; }
