@@ -64,7 +64,7 @@ struct AppendPlanner {
                 outcomes.append(.refused(.invalid("nothing to append")))
                 continue
             }
-            let found = ids.compactMap { existing[$0] }
+            let found = existing.isEmpty ? [] : ids.compactMap { existing[$0] }
             if found.count == ids.count {
                 outcomes.append(.duplicate(result(forExisting: found, unit: unit)))
                 continue
@@ -77,7 +77,7 @@ struct AppendPlanner {
                 outcomes.append(.duplicateOf(unit: earlier))
                 continue
             }
-            if ids.contains(where: { plannedIDs[$0] != nil }) || Set(ids).count != ids.count {
+            if ids.contains(where: { plannedIDs[$0] != nil }) || (ids.count > 1 && Set(ids).count != ids.count) {
                 outcomes.append(.refused(.partialDuplicate))
                 continue
             }

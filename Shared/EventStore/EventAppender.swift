@@ -6,8 +6,8 @@ import Postgres
 /// Each caller is answered only after that transaction has committed durably
 /// (`synchronous_commit` stays on).
 ///
-/// Several committer threads (each with its own connection) overlap the network round trips of
-/// one batch with the WAL flush of another.
+/// The committer thread (or threads, each with its own connection) remembers stream heads, so a
+/// batch of known streams costs one round trip: one self-committing INSERT statement.
 public final class EventAppender: @unchecked Sendable {
     // @unchecked Sendable: the pending queue and counters are only touched under `condition`;
     // each committer's connection is used only by its own thread.
@@ -15,8 +15,10 @@ public final class EventAppender: @unchecked Sendable {
     /// Tuning of group commit. Defaults suit a small machine.
     public struct Configuration: Sendable {
         public var url: String
-        /// Committer threads/connections. Default 2.
-        public var committers: Int = 2
+        /// Committer threads/connections. Default 1: one committer plans from exact cached stream
+        /// heads and never races itself; more overlap round trips but collide on shared streams
+        /// (each collision costs a retry), which on a small machine measured slower.
+        public var committers: Int = 1
         /// Most events in one transaction. Default 5,000.
         public var maximumBatchEvents: Int = 5_000
         /// Most pending appends before new ones fail fast with `poolExhausted`. Default 50,000.
@@ -47,6 +49,8 @@ public final class EventAppender: @unchecked Sendable {
     private let onCommit: @Sendable (Int) -> Void
 
     private var statistics = (batches: 0, events: 0)
+    /// Stream heads known to this appender (under `condition`).
+    private var headCache = StreamHeadCache()
 
     public init(configuration: Configuration, onCommit: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.configuration = configuration
@@ -157,62 +161,113 @@ public final class EventAppender: @unchecked Sendable {
         var attempt = 0
         while true {
             do {
-                return try commit(batch, on: connection)
-            } catch let error as PostgresError where error.isUniqueViolation && attempt < 5 {
+                return try commit(batch, on: connection, trustCache: attempt == 0)
+            } catch let error as PostgresError where (error.isUniqueViolation || error.sqlState == "40P01") && attempt < 5 {
+                // Another writer took a version or an id first, or two committers inserting into
+                // the same streams deadlocked on the unique index (40P01): plan again.
                 attempt += 1
+            } catch {
+                // The outcome is unknown (or nothing was written): forget what this batch touched.
+                let keys = AppendPlanner.streamKeys(batch.map { $0.unit })
+                withLock { headCache.forget(keys) }
+                throw error
             }
         }
     }
 
-    /// One batch in two round trips: a read of what the plan needs (existing ids, stream heads,
-    /// live keys), then one INSERT statement that is its own transaction: it locks the keys it
-    /// relies on (FOR SHARE), inserts every row, and sends one NOTIFY. A concurrent writer that
-    /// took a version first makes the statement fail on the unique index, and the batch is
-    /// planned again; a key destroyed in between makes it insert nothing, and likewise.
-    private func commit(_ batch: [Pending], on connection: PostgresConnection) throws -> [Result<AppendResult, any Error>] {
-        let units = batch.map(\.unit)
-        let keys = AppendPlanner.streamKeys(units)
-        let ids = units.flatMap { $0.flatMap { $0.events.map(\.id) } }
-        let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap(\.keyID) } }))
-        while true {
-            var existing: [UUID: AppendPlanner.ExistingEvent] = [:]
-            var heads: [AppendPlanner.StreamKey: Int64] = [:]
-            var liveKeys = Set<UUID>()
-            let lookup = try connection.execute(
-                """
-                SELECT 'id', event_id::text, position, tx_id::text, tenant, stream, version
-                  FROM events WHERE event_id = ANY($1::uuid[])
-                UNION ALL
-                SELECT 'head', NULL, NULL, NULL, k.tenant, k.stream,
-                       (SELECT e.version FROM events e WHERE e.tenant = k.tenant AND e.stream = k.stream
-                        ORDER BY e.version DESC LIMIT 1)
-                  FROM unnest($2::text[], $3::text[]) AS k(tenant, stream)
-                UNION ALL
-                SELECT 'key', key_id::text, NULL, NULL, NULL, NULL, NULL
-                  FROM subject_keys WHERE key_id = ANY($4::uuid[])
-                """,
-                [
-                    PostgresArray(ids.map { $0.uuidString.lowercased() }), PostgresArray(keys.map(\.tenant)),
-                    PostgresArray(keys.map(\.stream)), PostgresArray(keyIDs.map { $0.uuidString.lowercased() }),
-                ])
-            for r in lookup.rows {
-                switch r[0] {
-                case "id":
-                    guard let id = r[1].flatMap(UUID.init(uuidString:)) else { continue }
-                    existing[id] = .init(
-                        position: r.int64(2) ?? 0, transactionID: UInt64(r[3] ?? "0") ?? 0, tenant: r[4] ?? "",
-                        stream: r[5] ?? "", version: r.int64(6) ?? 0)
-                case "head":
-                    heads[.init(tenant: r[4] ?? "", stream: r[5] ?? "")] = r.int64(6) ?? 0
-                default:
-                    if let id = r[1].flatMap(UUID.init(uuidString:)) { liveKeys.insert(id) }
-                }
-            }
+    private func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return try body()
+    }
 
-            let (outcomes, rows) = AppendPlanner.plan(units: units, existing: existing, heads: heads, liveKeys: liveKeys)
-            var inserted: [UUID: (position: Int64, tx: UInt64)] = [:]
+    /// What the plan of a batch starts from: existing ids, stream heads, live keys.
+    struct Known {
+        var existing: [UUID: AppendPlanner.ExistingEvent] = [:]
+        var heads: [AppendPlanner.StreamKey: Int64] = [:]
+        var liveKeys = Set<UUID>()
+        /// False when ids were not looked up and keys were assumed live (the fast path).
+        var complete = true
+    }
+
+    /// The lookup round trip: which of `ids` exist, the heads of `keys`, which of `keyIDs` are live.
+    private func lookup(ids: [UUID], keys: [AppendPlanner.StreamKey], keyIDs: [UUID], on connection: PostgresConnection) throws -> Known {
+        var known = Known()
+        let rows = try connection.execute(
+            """
+            SELECT 'id', event_id::text, position, tx_id::text, tenant, stream, version
+              FROM events WHERE event_id = ANY($1::uuid[])
+            UNION ALL
+            SELECT 'head', NULL, NULL, NULL, k.tenant, k.stream,
+                   (SELECT e.version FROM events e WHERE e.tenant = k.tenant AND e.stream = k.stream
+                    ORDER BY e.version DESC LIMIT 1)
+              FROM unnest($2::text[], $3::text[]) AS k(tenant, stream)
+            UNION ALL
+            SELECT 'key', key_id::text, NULL, NULL, NULL, NULL, NULL
+              FROM subject_keys WHERE key_id = ANY($4::uuid[])
+            """,
+            [
+                PostgresArray(ids.map { $0.lowercaseText }), PostgresArray(keys.map { $0.tenant }),
+                PostgresArray(keys.map { $0.stream }), PostgresArray(keyIDs.map { $0.lowercaseText }),
+            ])
+        for r in rows.rows {
+            switch r[0] {
+            case "id":
+                guard let id = r[1].flatMap(UUID.init(uuidString:)) else { continue }
+                known.existing[id] = .init(
+                    position: r.int64(2) ?? 0, transactionID: UInt64(r[3] ?? "0") ?? 0, tenant: r[4] ?? "",
+                    stream: r[5] ?? "", version: r.int64(6) ?? 0)
+            case "head":
+                known.heads[.init(tenant: r[4] ?? "", stream: r[5] ?? "")] = r.int64(6) ?? 0
+            default:
+                if let id = r[1].flatMap(UUID.init(uuidString:)) { known.liveKeys.insert(id) }
+            }
+        }
+        return known
+    }
+
+    /// One batch, in one round trip when every stream's head is cached (`trustCache`): the INSERT
+    /// statement is its own transaction: it locks the keys it relies on (FOR SHARE), inserts every
+    /// row, and sends one NOTIFY. Otherwise a lookup comes first (of the unknown heads only, or of
+    /// everything the plan needs when the cache is not trusted). A planned row whose id exists
+    /// already, or whose version another writer took, makes the INSERT fail on a unique index; a
+    /// key destroyed meanwhile makes it insert nothing; a refusal for a wrong expected version may
+    /// come from a stale head: each of these plans the batch again from a full lookup.
+    private func commit(_ batch: [Pending], on connection: PostgresConnection, trustCache: Bool) throws -> [Result<AppendResult, any Error>] {
+        let units = batch.map { $0.unit }
+        let keys = AppendPlanner.streamKeys(units)
+        let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap(\.keyID) } }))
+        var trustCache = trustCache
+        while true {
+            var known: Known
+            if trustCache {
+                var cached: [AppendPlanner.StreamKey: Int64] = [:]
+                var unknown: [AppendPlanner.StreamKey] = []
+                withLock {
+                    for k in keys {
+                        if let h = headCache[k] { cached[k] = h } else { unknown.append(k) }
+                    }
+                }
+                known = unknown.isEmpty ? Known() : try lookup(ids: [], keys: unknown, keyIDs: [], on: connection)
+                withLock { headCache.record(known.heads) }
+                known.heads.merge(cached) { a, _ in a }
+                known.liveKeys = Set(keyIDs)
+                known.complete = false
+            } else {
+                let ids = units.flatMap { $0.flatMap { $0.events.map { $0.id } } }
+                known = try lookup(ids: ids, keys: keys, keyIDs: keyIDs, on: connection)
+                withLock { headCache.record(known.heads) }
+            }
+            let (outcomes, rows) = AppendPlanner.plan(units: units, existing: known.existing, heads: known.heads, liveKeys: known.liveKeys)
+            if !known.complete, outcomes.contains(where: { if case .refused(.wrongExpectedVersion) = $0 { true } else { false } }) {
+                trustCache = false  // maybe a stale head: decide from the database
+                continue
+            }
+            // Positions and transaction ids by row index, matched on the id's text.
+            var inserted = [(position: Int64, tx: UInt64)](repeating: (0, 0), count: rows.count)
             if !rows.isEmpty {
                 let needed = Set(rows.compactMap(\.event.keyID))
+                let idTexts = rows.map { $0.event.id.lowercaseText }
                 let returned = try connection.execute(
                     """
                     WITH locked AS (
@@ -226,27 +281,36 @@ public final class EventAppender: @unchecked Sendable {
                     SELECT event_id, position, tx_id::text AS tx_text, (SELECT pg_notify($10, '')) IS NULL FROM ins
                     """,
                     [
-                        PostgresArray(rows.map { $0.event.id.uuidString.lowercased() }),
-                        PostgresArray(rows.map(\.tenant)),
-                        PostgresArray(rows.map(\.stream)),
+                        PostgresArray(idTexts),
+                        PostgresArray(rows.map { $0.tenant }),
+                        PostgresArray(rows.map { $0.stream }),
                         PostgresArray(rows.map { String($0.version) }),
-                        PostgresArray(rows.map(\.event.type)),
-                        PostgresArray(rows.map(\.event.dataText)),
-                        PostgresArray(rows.map(\.event.metadataText)),
-                        PostgresArray(needed.map { $0.uuidString.lowercased() }),
+                        PostgresArray(rows.map { $0.event.type }),
+                        PostgresArray(rows.map { $0.event.dataText }),
+                        PostgresArray(rows.map { $0.event.metadataText }),
+                        PostgresArray(needed.map { $0.lowercaseText }),
                         needed.count,
                         configuration.notifyChannel,
                     ])
-                if returned.isEmpty { continue }  // a key was destroyed meanwhile: plan again
-                for r in returned.rows {
-                    guard let id = r[0].flatMap(UUID.init(uuidString:)) else { continue }
-                    inserted[id] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
+                if returned.isEmpty {  // a key was destroyed meanwhile: plan again
+                    trustCache = false
+                    continue
                 }
+                var rowOf = [String: Int](minimumCapacity: rows.count)
+                for (i, t) in idTexts.enumerated() { rowOf[t] = i }
+                for r in returned.rows {
+                    guard let t = r[0], let i = rowOf[t] else { continue }
+                    inserted[i] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
+                }
+                var written: [AppendPlanner.StreamKey: Int64] = [:]
+                for r in rows { written[.init(tenant: r.tenant, stream: r.stream)] = r.version }
+                withLock { headCache.record(written) }
             }
 
-            var rowsByUnit: [Int: [AppendPlanner.Row]] = [:]
-            for r in rows { rowsByUnit[r.unit, default: []].append(r) }
+            // Rows come unit by unit, stream by stream, in order: one pass answers every unit.
+            var cursor = 0
             var results: [Result<AppendResult, any Error>] = []
+            results.reserveCapacity(outcomes.count)
             for (u, outcome) in outcomes.enumerated() {
                 switch outcome {
                 case .refused(let e): results.append(.failure(e))
@@ -254,16 +318,20 @@ public final class EventAppender: @unchecked Sendable {
                 case .duplicateOf(let earlier): results.append(results[earlier])
                 case .insert:
                     var streams: [AppendedStream] = []
+                    streams.reserveCapacity(units[u].count)
                     var last = Checkpoint.start
                     for (si, s) in units[u].enumerated() {
-                        let mine = (rowsByUnit[u] ?? []).filter { $0.streamIndex == si }
-                        let positions = mine.map { inserted[$0.event.id]?.position ?? 0 }
-                        for m in mine {
-                            if let i = inserted[m.event.id] {
-                                last = max(last, Checkpoint(transactionID: i.tx, position: i.position))
-                            }
+                        var positions: [Int64] = []
+                        positions.reserveCapacity(s.events.count)
+                        var lastVersion: Int64 = 0
+                        while cursor < rows.count, rows[cursor].unit == u, rows[cursor].streamIndex == si {
+                            let i = inserted[cursor]
+                            positions.append(i.position)
+                            last = max(last, Checkpoint(transactionID: i.tx, position: i.position))
+                            lastVersion = rows[cursor].version
+                            cursor += 1
                         }
-                        streams.append(AppendedStream(stream: s.stream, positions: positions, lastVersion: mine.last?.version ?? 0))
+                        streams.append(AppendedStream(stream: s.stream, positions: positions, lastVersion: lastVersion))
                     }
                     results.append(.success(AppendResult(streams: streams, wasDuplicate: false, checkpoint: last)))
                 }

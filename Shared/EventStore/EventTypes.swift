@@ -14,7 +14,7 @@ public struct NewEvent: Sendable {
     let dataText: String
     let metadataText: String
 
-    public init(id: UUID = UUID(), type: String, data: JSON, metadata: JSON = .object([:]), keyID: UUID? = nil) {
+    public init(id: UUID = RandomUUID.make(), type: String, data: JSON, metadata: JSON = .object([:]), keyID: UUID? = nil) {
         self.id = id
         self.type = type
         self.data = data

@@ -76,7 +76,8 @@ public final class PostgresConnection {
         guard let handle else { throw PostgresError(code: .unavailable) }
         let texts = parameters.map(\.postgresText)
         for t in texts {
-            if let t, t.utf8.contains(0) { throw PostgresError(code: .invalidParameter) }
+            guard var t else { continue }
+            if t.withUTF8({ b in b.baseAddress.map { memchr($0, 0, b.count) != nil } ?? false }) { throw PostgresError(code: .invalidParameter) }
         }
         let statementName = try preparedName(for: sql, parameterCount: texts.count, handle: handle)
         let result: OpaquePointer? = withCStrings(texts) { pointers in

@@ -82,7 +82,8 @@ public struct PostgresBytes: PostgresEncodable {
 public struct PostgresArray: PostgresEncodable {
     public let elements: [String?]
     public init(_ elements: [String?]) { self.elements = elements }
-    public init(_ elements: [some PostgresEncodable]) { self.elements = elements.map(\.postgresText) }
+    // A closure, not a key path: a generic key path is instantiated at run time on every call.
+    public init(_ elements: [some PostgresEncodable]) { self.elements = elements.map { $0.postgresText } }
 
     public var postgresText: String? {
         var out: [UInt8] = [UInt8(ascii: "{")]
@@ -91,18 +92,26 @@ public struct PostgresArray: PostgresEncodable {
         out.reserveCapacity(capacity)
         for (i, e) in elements.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            guard let e else {
+            guard var e else {
                 out.append(contentsOf: "NULL".utf8)
                 continue
             }
             out.append(UInt8(ascii: "\""))
-            for b in e.utf8 {
-                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
-                out.append(b)
-            }
+            e.withUTF8 { Self.appendEscaped($0, to: &out) }
             out.append(UInt8(ascii: "\""))
         }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `bytes` with `"` and `\` escaped, copying the runs between them in bulk.
+    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var runStart = 0
+        for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+            out.append(UInt8(ascii: "\\"))
+            runStart = i
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
     }
 }

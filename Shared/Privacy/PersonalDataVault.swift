@@ -34,13 +34,28 @@ public final class PersonalDataVault: Sendable {
     /// The keyed hash naming `subject` (a customer id or address) for `tenant`: 32 hex digits.
     public func subjectHash(tenant: String, subject: String, on connection: PostgresConnection) throws -> String {
         let hasher = try tenantHasher(tenant, on: connection)
-        return hasher.authenticationCode(for: Array(subject.utf8)).prefix(16).hexString
+        return Self.subjectText(hasher.authenticationCode(for: Array(subject.utf8)))
     }
 
     /// The subject hash when the tenant's key is already in memory (no database round trip).
     public func cachedSubjectHash(tenant: String, subject: String) -> String? {
         guard let h = tenantHashers.withLock({ $0[tenant] }) else { return nil }
-        return h.authenticationCode(for: Array(subject.utf8)).prefix(16).hexString
+        return Self.subjectText(h.authenticationCode(for: Array(subject.utf8)))
+    }
+
+    /// The first 16 bytes of a MAC as 32 lowercase hex digits (written directly: the generic
+    /// `hexString` over a slice showed in profiles of ingest).
+    static func subjectText(_ mac: [UInt8]) -> String {
+        precondition(mac.count >= 16)
+        return String(unsafeUninitializedCapacity: 32) { out in
+            for i in 0..<16 {
+                let b = mac[i]
+                let hi = b >> 4, lo = b & 0x0F
+                out[2 * i] = hi < 10 ? 0x30 + hi : 0x57 + hi
+                out[2 * i + 1] = lo < 10 ? 0x30 + lo : 0x57 + lo
+            }
+            return 32
+        }
     }
 
     /// The subject's writing key when it is already in memory.
@@ -97,11 +112,14 @@ public final class PersonalDataVault: Sendable {
                 if let k = cache[tenant + "\u{0}" + s] { found[s] = k } else { missing.append(s) }
             }
         }
+        // In a stable order: concurrent batches creating the same keys then wait for each other
+        // on the unique index instead of deadlocking (40P01).
+        missing.sort()
         guard !missing.isEmpty else { return found }
         var ids: [String?] = []
         var wrapped: [String?] = []
         for _ in missing {
-            ids.append(UUID().uuidString.lowercased())
+            ids.append(RandomUUID.make().lowercaseText)
             wrapped.append(PostgresBytes(masterKeys.wrap(SymmetricKey.generate())).postgresText)
         }
         try connection.execute(
@@ -174,7 +192,7 @@ public final class PersonalDataVault: Sendable {
     }
 
     static func aad(tenant: String, keyID: UUID) -> [UInt8] {
-        Array("\(tenant)|\(keyID.uuidString.lowercased())".utf8)
+        Array("\(tenant)|\(keyID.lowercaseText)".utf8)
     }
 
     // MARK: Master key rotation

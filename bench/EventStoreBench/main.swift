@@ -2,7 +2,8 @@
 // concurrent appenders of single events. Not a test: run `bench/eventstore.sh`, which starts a
 // durable PostgreSQL (fsync and synchronous_commit on) and calls this with DATABASE_URL.
 //
-// Usage: eventstore-bench [--appenders N] [--seconds S] [--mode group|single|both]
+// Usage: eventstore-bench [--appenders N] [--seconds S] [--mode group|single|both] [--committers N]
+//        [--streams N]
 import EventStore
 import Foundation
 import JSON
@@ -12,7 +13,9 @@ struct Options {
     var appenders = 64
     var seconds = 10.0
     var mode = "both"
-    var committers = 2
+    var committers = 1
+    /// Streams the group-commit appenders write to (shared by all; ingest's load has 1,000 customers).
+    var streams = 1_000
 
     init(_ args: [String]) {
         var i = 1
@@ -23,6 +26,7 @@ struct Options {
             case "--seconds": seconds = Double(v) ?? seconds
             case "--mode": mode = v
             case "--committers": committers = Int(v) ?? committers
+            case "--streams": streams = max(1, Int(v) ?? streams)
             default: break
             }
             i += 2
@@ -36,18 +40,53 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 
+/// CPU ticks (utime+stime) of a process, from /proc; 0 when gone.
+func ticks(_ pid: Int) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return 0 }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    // After "pid (comm)": state is field 3, utime field 14, stime field 15.
+    guard fields.count > 13, let u = Int(fields[11]), let s = Int(fields[12]) else { return 0 }
+    return u + s
+}
+
+/// CPU ticks of every PostgreSQL server process (backends and background workers), by pid.
+func postgresTicks(_ pool: PostgresPool) async throws -> [Int: Int] {
+    var out: [Int: Int] = [:]
+    for r in try await pool.execute("SELECT pid FROM pg_stat_activity").rows {
+        if let pid = r.int(0) { out[pid] = ticks(pid) }
+    }
+    return out
+}
+
+/// CPU milliseconds used between two snapshots (processes that appeared count from zero).
+func cpuMilliseconds(_ before: [Int: Int], _ after: [Int: Int]) -> Double {
+    let t = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
+    return Double(t) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+func selfCPUMilliseconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000
+}
+
 struct Result {
     let mode: String
     let events: Int
     let seconds: Double
     let latencies: [Double]
     let transactions: Int
+    var benchCPU = 0.0
+    var postgresCPU = 0.0
     var rate: Double { Double(events) / seconds }
     var line: String {
         let s = latencies.sorted()
         return String(
-            format: "| %@ | %d | %.0f | %.2f | %.2f | %.2f | %d |", mode, events, rate, percentile(s, 0.5) / 1000,
-            percentile(s, 0.99) / 1000, percentile(s, 0.999) / 1000, transactions)
+            format: "| %@ | %d | %.0f | %.2f | %.2f | %.2f | %d | %.0f | %.0f |", mode, events, rate, percentile(s, 0.5) / 1000,
+            percentile(s, 0.99) / 1000, percentile(s, 0.999) / 1000, transactions,
+            benchCPU * 1000 / Double(max(events, 1)), postgresCPU * 1000 / Double(max(events, 1)))
     }
 }
 
@@ -66,6 +105,8 @@ func runGroup() async throws -> Result {
     let store = EventStore(configuration: c)
     try await store.migrate()
     let before = try await store.pool.execute("SELECT count(DISTINCT tx_id) FROM events")[0].int(0) ?? 0
+    let pgBefore = try await postgresTicks(store.pool)
+    let cpuBefore = selfCPUMilliseconds()
     let deadline = Date().addingTimeInterval(options.seconds)
     let start = Date()
     let all = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -76,7 +117,7 @@ func runGroup() async throws -> Result {
                 while Date() < deadline {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     try await store.append(
-                        StreamAppend(tenant: "bench", stream: "group-\(a)-\(i % 1000)", events: [NewEvent(type: "customer.event_tracked", data: payload)]))
+                        StreamAppend(tenant: "bench", stream: "group-\((a &* 7919 &+ i) % options.streams)", events: [NewEvent(type: "customer.event_tracked", data: payload)]))
                     lat.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
                     i += 1
                 }
@@ -88,9 +129,14 @@ func runGroup() async throws -> Result {
         return out
     }
     let elapsed = Date().timeIntervalSince(start)
+    let cpuAfter = selfCPUMilliseconds()
+    let pgAfter = try await postgresTicks(store.pool)
     let after = try await store.pool.execute("SELECT count(DISTINCT tx_id) FROM events")[0].int(0) ?? 0
     store.shutdown()
-    return Result(mode: "group commit", events: all.count, seconds: elapsed, latencies: all, transactions: after - before)
+    var r = Result(mode: "group commit", events: all.count, seconds: elapsed, latencies: all, transactions: after - before)
+    r.benchCPU = cpuAfter - cpuBefore
+    r.postgresCPU = cpuMilliseconds(pgBefore, pgAfter)
+    return r
 }
 
 func runSingle() async throws -> Result {
@@ -98,6 +144,8 @@ func runSingle() async throws -> Result {
     let deadline = Date().addingTimeInterval(options.seconds)
     let start = Date()
     let data = payload.text
+    let pgBefore = try await postgresTicks(pool)
+    let cpuBefore = selfCPUMilliseconds()
     let all = try await withThrowingTaskGroup(of: [Double].self) { group in
         for a in 0..<options.appenders {
             group.addTask {
@@ -122,8 +170,13 @@ func runSingle() async throws -> Result {
         return out
     }
     let elapsed = Date().timeIntervalSince(start)
+    let cpuAfter = selfCPUMilliseconds()
+    let pgAfter = try await postgresTicks(pool)
     pool.shutdown()
-    return Result(mode: "one transaction per event (pool of 16)", events: all.count, seconds: elapsed, latencies: all, transactions: all.count)
+    var r = Result(mode: "one transaction per event (pool of 16)", events: all.count, seconds: elapsed, latencies: all, transactions: all.count)
+    r.benchCPU = cpuAfter - cpuBefore
+    r.postgresCPU = cpuMilliseconds(pgBefore, pgAfter)
+    return r
 }
 
 var results: [Result] = []
@@ -134,7 +187,7 @@ do {
     FileHandle.standardError.write(Data("benchmark failed: \(error)\n".utf8))
     exit(1)
 }
-print("appenders: \(options.appenders), seconds: \(options.seconds), committers: \(options.committers)")
-print("| mode | events | events/s | p50 ms | p99 ms | p99.9 ms | transactions |")
-print("|---|---|---|---|---|---|---|")
+print("appenders: \(options.appenders), seconds: \(options.seconds), committers: \(options.committers), streams: \(options.streams)")
+print("| mode | events | events/s | p50 ms | p99 ms | p99.9 ms | transactions | bench CPU ms / 1k events | PostgreSQL CPU ms / 1k events |")
+print("|---|---|---|---|---|---|---|---|---|")
 for r in results { print(r.line) }

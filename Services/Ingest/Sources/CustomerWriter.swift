@@ -11,6 +11,8 @@ import Service
 /// `sealed` member under the customer's key; the stream is named by the keyed hash.
 struct CustomerWriter: Sendable {
     let app: ServiceApp
+    /// Always `.encrypted` outside `bench/ingest.sh` (see `PersonalDataSealing`).
+    var sealing: PersonalDataSealing = .encrypted
 
     var vault: PersonalDataVault { app.vault }
 
@@ -31,14 +33,35 @@ struct CustomerWriter: Sendable {
 
     func metadata(_ request: HTTPRequest, tenant: String, keyID: UUID?) -> JSON {
         var m: JSONObject = ["request_id": .string(request.requestID), "actor": .string(tenant)]
-        if let keyID { m["key_id"] = .string(keyID.uuidString.lowercased()) }
+        if let keyID { m["key_id"] = .string(keyID.lowercaseText) }
         return .object(m)
+    }
+
+    /// The writing keys of many customers at once (one round trip for those not cached yet), so
+    /// that a batch of operations does not fetch or create them one by one.
+    func prefetchKeys(tenant: String, customerIDs: [String]) async throws {
+        guard sealing == .encrypted else { return }
+        var subjects: [String] = []
+        for id in Set(customerIDs) {
+            let s = try await subject(tenant: tenant, id)
+            if vault.cachedKeyForWriting(tenant: tenant, subjectHash: s) == nil { subjects.append(s) }
+        }
+        guard !subjects.isEmpty else { return }
+        let vault = self.vault
+        let missing = subjects
+        _ = try await app.store.pool.withConnection { try vault.keysForWriting(tenant: tenant, subjectHashes: missing, on: $0) }
     }
 
     /// A sealed event for `subject`'s stream.
     func sealedEvent(
         type: String, id: UUID, tenant: String, subject: String, clear: JSONObject, personal: JSON, request: HTTPRequest
     ) async throws -> NewEvent {
+        if sealing == .plaintextBenchmarkOnly {
+            var data = clear
+            data["subject"] = .string(subject)
+            data["personal_in_clear"] = personal
+            return NewEvent(id: id, type: type, data: .object(data), metadata: metadata(request, tenant: tenant, keyID: nil))
+        }
         let key = try await self.key(tenant: tenant, subject: subject)
         var data = clear
         data["subject"] = .string(subject)

@@ -1,4 +1,5 @@
 import EventStore
+import Foundation
 import HTTP
 import Service
 
@@ -11,7 +12,12 @@ public enum IngestService: ServiceDefinition {
 
     public static func build(_ app: ServiceApp) throws -> Router {
         var router = Router()
-        let writer = CustomerWriter(app: app)
+        let sealing = try PersonalDataSealing.from(environment: ProcessInfo.processInfo.environment)
+        if sealing == .plaintextBenchmarkOnly {
+            FileHandle.standardError.write(
+                Data("ingest: WARNING: \(PersonalDataSealing.variable) is set: personal data is stored IN CLEAR (benchmark only)\n".utf8))
+        }
+        let writer = CustomerWriter(app: app, sealing: sealing)
         CustomerRoutes(app: app, writer: writer).register(&router)
         BatchRoutes(app: app, writer: writer).register(&router)
         return router

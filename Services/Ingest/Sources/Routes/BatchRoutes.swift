@@ -32,6 +32,12 @@ struct BatchRoutes: Sendable {
 
     func apply(_ ops: [BatchOperation], request: HTTPRequest, tenant: String) async throws -> HTTPResponse {
         try await app.idempotency.run(request, tenant: tenant) { identity in
+            try await writer.prefetchKeys(
+                tenant: tenant,
+                customerIDs: ops.compactMap {
+                    if case .delete = $0 { return nil }
+                    return $0.customerID
+                })
             var subjectsToDestroy: [String] = []
             let result = try await writer.append {
                 var units: [StreamAppend] = []
@@ -40,12 +46,12 @@ struct BatchRoutes: Sendable {
                     switch op {
                     case .identify(let u):
                         units.append(
-                            try await writer.upsert(u, source: "customerio", tenant: tenant, eventID: identity.eventID(i), request: request))
+                            try await writer.upsert(u, source: "customerio", tenant: tenant, eventID: identity.newEventID(i), request: request))
                     case .event(let e):
-                        units.append(try await writer.track(e, tenant: tenant, eventID: identity.eventID(i), request: request))
+                        units.append(try await writer.track(e, tenant: tenant, eventID: identity.newEventID(i), request: request))
                     case .delete(let id):
                         guard let erasure = try await writer.erasure(
-                            customerID: id, tenant: tenant, eventID: { identity.eventID(i, salt: "delete\($0)") }, request: request)
+                            customerID: id, tenant: tenant, eventID: { identity.newEventID(i, salt: "delete\($0)") }, request: request)
                         else { throw BatchError(errors: [(i, "customer not found")]) }
                         units += erasure.appends
                         subjectsToDestroy += erasure.subjects

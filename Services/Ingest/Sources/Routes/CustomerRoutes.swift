@@ -44,7 +44,7 @@ struct CustomerRoutes: Sendable {
         let body = try request.decodeRequiredBody()
         let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.sendwithusUpsert(body) }
         return try await write(request, tenant: tenant) {
-            try await writer.upsert(upsert, source: "sendwithus", tenant: tenant, eventID: $0.eventID(0), request: request)
+            try await writer.upsert(upsert, source: "sendwithus", tenant: tenant, eventID: $0.newEventID(0), request: request)
         }
     }
 
@@ -54,7 +54,7 @@ struct CustomerRoutes: Sendable {
         let body = try request.decodeBody()
         let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.customerIOUpsert(id: id, body: body) }
         return try await write(request, tenant: tenant) {
-            try await writer.upsert(upsert, source: "customerio", tenant: tenant, eventID: $0.eventID(0), request: request)
+            try await writer.upsert(upsert, source: "customerio", tenant: tenant, eventID: $0.newEventID(0), request: request)
         }
     }
 
@@ -64,7 +64,7 @@ struct CustomerRoutes: Sendable {
         let body = try request.decodeBody()
         let event = try validated { () throws(IngestValidationError) in try CustomerCommands.trackedEvent(customerID: id, body: body) }
         return try await write(request, tenant: tenant) {
-            try await writer.track(event, tenant: tenant, eventID: $0.eventID(0), request: request)
+            try await writer.track(event, tenant: tenant, eventID: $0.newEventID(0), request: request)
         }
     }
 
@@ -78,7 +78,7 @@ struct CustomerRoutes: Sendable {
             var attempt = 0
             while true {
                 guard let erasure = try await writer.erasure(
-                    customerID: id, tenant: tenant, eventID: { identity.eventID($0) }, request: request)
+                    customerID: id, tenant: tenant, eventID: { identity.newEventID($0) }, request: request)
                 else { throw HTTPError(.notFound, "customer not found") }
                 do {
                     let result = try await app.store.append(erasure.appends)

@@ -1,0 +1,74 @@
+@testable import EventStore
+import Foundation
+import JSON
+import Testing
+
+/// The appender's cached stream heads: a second store (another process) writes behind the first
+/// one's back, so the first one's cache is stale; appends must still get the right versions,
+/// expected-version checks must still be decided on the database's state, and repeated ids must
+/// still be recognised.
+@Suite struct StreamHeadCacheTests {
+    @Test func cacheRecordsOnlyHigherHeadsAndStartsOverWhenFull() {
+        var cache = StreamHeadCache(capacity: 3)
+        let a = AppendPlanner.StreamKey(tenant: "t", stream: "a")
+        let b = AppendPlanner.StreamKey(tenant: "t", stream: "b")
+        cache.record([a: 0])
+        #expect(cache[a] == 0)
+        cache.record([a: 5])
+        cache.record([a: 3])
+        #expect(cache[a] == 5)
+        cache.forget([a])
+        #expect(cache[a] == nil)
+        cache.record([a: 1, b: 1])
+        cache.record([.init(tenant: "t", stream: "c"): 1, .init(tenant: "t", stream: "d"): 1])
+        #expect(cache.count == 2)
+        #expect(cache[a] == nil)
+    }
+
+    @Test func staleHeadsFromAnotherWriterAreCorrectedByTheDatabase() async throws {
+        let first = try await makeStore(committers: 1)
+        defer { first.shutdown() }
+        let other = EventStore(configuration: .init(url: first.configuration.url))
+        defer { other.shutdown() }
+
+        try await first.append(StreamAppend(tenant: "t", stream: "s", events: [event()]))  // first caches head 1
+        try await other.append(StreamAppend(tenant: "t", stream: "s", events: [event(), event()]))  // head is 3 now
+
+        // Planned from the stale head (1) this would be version 2, which exists: re-planned to 4.
+        let r = try await first.append(StreamAppend(tenant: "t", stream: "s", events: [event()]))
+        #expect(r.streams[0].lastVersion == 4)
+
+        try await other.append(StreamAppend(tenant: "t", stream: "s", events: [event()]))  // head 5
+        // The cache says 4: `.exact(5)` must not be refused, `.exact(4)` must be.
+        let exact = try await first.append(StreamAppend(tenant: "t", stream: "s", expected: .exact(5), events: [event()]))
+        #expect(exact.streams[0].lastVersion == 6)
+        try await other.append(StreamAppend(tenant: "t", stream: "s", events: [event()]))  // head 7
+        await #expect(throws: AppendError.wrongExpectedVersion(stream: "s", expected: .exact(6), actual: 7)) {
+            try await first.append(StreamAppend(tenant: "t", stream: "s", expected: .exact(6), events: [event()]))
+        }
+
+        // An id the other store wrote is a duplicate here too, though nothing was looked up first.
+        let id = UUID()
+        let original = try await other.append(StreamAppend(tenant: "t", stream: "s", events: [event(id: id)]))
+        let again = try await first.append(StreamAppend(tenant: "t", stream: "s", events: [event(id: id)]))
+        #expect(again.wasDuplicate)
+        #expect(again.streams[0].positions == original.streams[0].positions)
+
+        let versions = try await first.readStream(tenant: "t", stream: "s").map(\.version)
+        #expect(versions == Array(1...8))
+    }
+
+    @Test func manyAppendersOnFewStreamsKeepVersionsDense() async throws {
+        let store = try await makeStore(committers: 2)
+        defer { store.shutdown() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask { try await store.append(StreamAppend(tenant: "t", stream: "s-\(i % 5)", events: [event()])) }
+            }
+            try await group.waitForAll()
+        }
+        for s in 0..<5 {
+            #expect(try await store.readStream(tenant: "t", stream: "s-\(s)").map(\.version) == Array(1...40))
+        }
+    }
+}
