@@ -90,7 +90,7 @@ let package = Package(
             name: "PrivacyTests", dependencies: ["Privacy", "EventStore", "Postgres", "TestSupport", "JSON", "Crypto"],
             path: "Tests/PrivacyTests", swiftSettings: swiftSettings),
         .testTarget(
-            name: "SystemTests", dependencies: ["TestSupport", "JSON", "ingest", "query", "delivery"], path: "Tests/SystemTests",
+            name: "SystemTests", dependencies: ["TestSupport", "JSON", "Crypto", "Postgres", "EventStore", "ingest", "query", "delivery"], path: "Tests/SystemTests",
             swiftSettings: swiftSettings),
         .testTarget(name: "MailTests", dependencies: ["Mail"], path: "Tests/MailTests", swiftSettings: swiftSettings),
         .testTarget(

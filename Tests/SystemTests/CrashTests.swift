@@ -1,3 +1,4 @@
+import Crypto
 import EventStore
 import Foundation
 import JSON
@@ -12,7 +13,7 @@ import Testing
         let port = TestPortAllocator.freePort()
         let env = [
             "DATABASE_URL": url, "PORT": String(port), "API_KEYS": "site1:key1", "LOG_LEVEL": "error",
-            "MASTER_KEY": "crash1:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            "MASTER_KEY": MasterKeyring.generateEntry(id: "crash1"),
         ]
         let pid = try RunningExecutable.spawn("ingest", environment: env)
         let client = TestHTTPClient(port: port, basicAuth: ("site1", "key1"))

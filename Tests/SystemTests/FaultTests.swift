@@ -1,3 +1,4 @@
+import Crypto
 import EventStore
 import Foundation
 import JSON
@@ -39,7 +40,7 @@ import Testing
 
     @Test func queryKilledMidProjectionEqualsARebuildFromZero() async throws {
         let url = try TestPostgres.makeDatabase()
-        let masterKey = ["MASTER_KEY": "fault1:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()]
+        let masterKey = ["MASTER_KEY": MasterKeyring.generateEntry(id: "fault1")]
         // Data to project: customers created, merged, deleted and recreated, and tracked events.
         let ingestPort = TestPortAllocator.freePort()
         let ingest = try RunningExecutable.spawn("ingest", environment: Self.environment(url, port: ingestPort, extra: masterKey))
@@ -102,7 +103,7 @@ import Testing
     @Test func databaseDownTenSecondsUnderLoadGives503sAndLosesNothing() async throws {
         let cluster = try PrivateCluster()
         defer { cluster.destroy() }
-        let masterKey = ["MASTER_KEY": "fault2:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()]
+        let masterKey = ["MASTER_KEY": MasterKeyring.generateEntry(id: "fault2")]
         let ingestPort = TestPortAllocator.freePort()
         let queryPort = TestPortAllocator.freePort()
         let ingest = try RunningExecutable.spawn("ingest", environment: Self.environment(cluster.url, port: ingestPort, extra: masterKey))
@@ -174,7 +175,7 @@ import Testing
         let smtp = try SMTPFixture(mode: .slow)
         defer { smtp.stop() }
         let shared = [
-            "MASTER_KEY": "fault3:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            "MASTER_KEY": MasterKeyring.generateEntry(id: "fault3"),
             "MAIL_TRANSPORT": "smtp://127.0.0.1:\(smtp.port)?tls=none&timeout=10&connect_timeout=2&sessions=1",
             "MAIL_FROM_DOMAIN": "mail.test",
         ]
@@ -250,7 +251,7 @@ extension FaultTests {
         let url = try TestPostgres.makeDatabase()
         let outbox = NSTemporaryDirectory() + "replicas-" + UUID().uuidString
         let shared = [
-            "MASTER_KEY": "fault4:" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            "MASTER_KEY": MasterKeyring.generateEntry(id: "fault4"),
             "MAIL_TRANSPORT": "file://" + outbox,
         ]
         let ports = [TestPortAllocator.freePort(), TestPortAllocator.freePort()]
