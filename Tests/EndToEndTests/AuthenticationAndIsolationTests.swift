@@ -17,18 +17,6 @@ import Testing
     /// webhooks (which verify the provider's own signature or credentials instead).
     static let publicRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "POST /webhooks/:provider/:site"]
 
-    /// `service`'s routes as (method, pattern, requires an API key).
-    static func routes<S: ServiceDefinition>(of service: S.Type, databaseURL: String) async throws -> [Router.Route] {
-        let outbox = NSTemporaryDirectory() + "auth-tests-outbox"
-        let configuration = try ServiceConfiguration(
-            environment: EnvironmentReader(["DATABASE_URL": databaseURL, "API_KEYS": "s:k", "MAIL_TRANSPORT": "file://" + outbox]),
-            defaultPort: 0)
-        let app = ServiceApp(name: S.name, configuration: configuration)
-        let router = try S.build(app)
-        await app.shutdown()
-        return router.routes
-    }
-
     /// Fills a route pattern's parameters with site1's resources.
     static func path(_ pattern: String, _ ids: [String: String]) -> String {
         pattern.split(separator: "/", omittingEmptySubsequences: false).map { part -> String in
@@ -78,9 +66,9 @@ import Testing
             // Ingest last: site2's own writes there (a PUT creates site2's own cust-1) would
             // otherwise give the reads site2's data rather than a 404.
             let services: [(String, [Router.Route], Int)] = [
-                ("query", try await Self.routes(of: QueryService.self, databaseURL: p.databaseURL), p.query.port),
-                ("delivery", try await Self.routes(of: DeliveryService.self, databaseURL: p.databaseURL), p.delivery.port),
-                ("ingest", try await Self.routes(of: IngestService.self, databaseURL: p.databaseURL), p.ingest.port),
+                ("query", try await ServiceRoutes.of(QueryService.self, databaseURL: p.databaseURL), p.query.port),
+                ("delivery", try await ServiceRoutes.of(DeliveryService.self, databaseURL: p.databaseURL), p.delivery.port),
+                ("ingest", try await ServiceRoutes.of(IngestService.self, databaseURL: p.databaseURL), p.ingest.port),
             ]
             var checked = 0
             for (service, routes, port) in services {

@@ -10,28 +10,10 @@ import TestSupport
 /// database: `build` registers routes, projections and workers and connects to nothing, and the
 /// app is shut down before anything starts.
 enum ServiceRouters {
-    /// A configuration pointing at a port where no database listens; nothing connects.
-    static func configuration() throws -> ServiceConfiguration {
-        let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("routes-tests-outbox").path
-        return try ServiceConfiguration(
-            environment: EnvironmentReader([
-                "DATABASE_URL": try TestPostgres.makeDatabase(), "API_KEYS": "s:k", "MAIL_TRANSPORT": "file://" + outbox,
-            ]),
-            defaultPort: 0)
-    }
-
     /// The (method, pattern) keys of `service`'s router, in registration order.
     static func routes<S: ServiceDefinition>(of service: S.Type) async throws -> [RouteKey] {
-        let app = ServiceApp(name: S.name, configuration: try configuration())
-        let router: Router
-        do {
-            router = try S.build(app)
-        } catch {
-            await app.shutdown()
-            throw error
-        }
-        await app.shutdown()
-        return router.routes.map { RouteKey(method: $0.method, path: $0.pattern) }
+        try await ServiceRoutes.of(service, databaseURL: try TestPostgres.makeDatabase())
+            .map { RouteKey(method: $0.method, path: $0.pattern) }
     }
 
     /// Service name (`ingest`, `query`, `delivery`) → its routes.
