@@ -36,7 +36,7 @@ public enum EventReader {
     static func decode(_ r: PostgresRow) throws -> RecordedEvent {
         RecordedEvent(
             position: r.int64(0) ?? 0,
-            id: r[1].flatMap(UUID.init(uuidString:)) ?? UUID(),
+            id: r[1].flatMap(UUID.init(text:)) ?? UUID(),
             tenant: r[2] ?? "",
             stream: r[3] ?? "",
             version: r.int64(4) ?? 0,

@@ -25,7 +25,7 @@ extension Bool: PostgresEncodable {
     public var postgresText: String? { self ? "t" : "f" }
 }
 extension UUID: PostgresEncodable {
-    public var postgresText: String? { uuidString.lowercased() }
+    public var postgresText: String? { lowercaseText }
 }
 extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     public var postgresText: String? {

@@ -14,7 +14,7 @@ struct LogEventRow: Sendable {
     init?(_ recorded: RecordedEvent) {
         let d = recorded.data
         guard recorded.type.hasPrefix("message."),
-            let idText = d["message_id"]?.stringValue, let id = UUID(uuidString: idText),
+            let idText = d["message_id"]?.stringValue, let id = UUID(text: idText),
             let statusText = d["status"]?.stringValue, let status = LogStatus(rawValue: statusText)
         else { return nil }
         let occurred = d["occurred_at"]?.int64Value ?? Int64(recorded.recordedAt * 1000)

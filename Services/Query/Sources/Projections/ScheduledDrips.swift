@@ -16,7 +16,7 @@ struct ScheduledDrips {
     static func handles(_ type: String) -> Bool { type == scheduled || type == cancelled }
 
     func apply(_ event: RecordedEvent, on connection: PostgresConnection) throws {
-        guard let messageID = event.data["message_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { return }
+        guard let messageID = event.data["message_id"]?.stringValue.flatMap(UUID.init(text:)) else { return }
         let id = messageID.uuidString.lowercased()
         if event.type == Self.cancelled {
             try connection.execute("DELETE FROM query_scheduled_drips WHERE tenant = $1 AND message_id = $2::uuid", [event.tenant, id])

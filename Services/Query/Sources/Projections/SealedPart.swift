@@ -13,7 +13,7 @@ struct SealedPart {
     func open(_ event: RecordedEvent, on connection: PostgresConnection) throws -> JSONObject? {
         guard let sealed = event.data["sealed"]?.stringValue,
             let keyText = event.metadata["key_id"]?.stringValue,
-            let keyID = UUID(uuidString: keyText)
+            let keyID = UUID(text: keyText)
         else { return nil }
         return try vault.open(sealed, keyID: keyID, tenant: event.tenant, on: connection)?.objectValue
     }

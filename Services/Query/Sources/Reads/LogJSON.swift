@@ -12,7 +12,7 @@ enum LogJSON {
     /// `{"object":"log","id","created","recipient_name","recipient_address","status","message",
     /// "email_id","email_name","email_version"}`.
     static func object(from r: PostgresRowReader) -> JSON {
-        let id = r.string(0).flatMap(UUID.init(uuidString:)).map { MessageIdentity($0).logID } ?? ""
+        let id = r.string(0).flatMap(UUID.init(text:)).map { MessageIdentity($0).logID } ?? ""
         var o = JSONObject()
         o["object"] = "log"
         o["id"] = .string(id)
