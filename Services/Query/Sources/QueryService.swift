@@ -11,9 +11,9 @@ public enum QueryService: ServiceDefinition {
     public static let defaultPort = 8083
     public static var migrations: [Migration] { QuerySchema.migrations }
 
-    /// The projections the service keeps (customers, message logs).
+    /// The projection the service keeps: customers and message logs, under one runner.
     static func projections(_ app: ServiceApp) -> [any Projection] {
-        [CustomerProjection(vault: app.vault), MessageLogProjection(vault: app.vault)]
+        [QueryProjections(vault: app.vault)]
     }
 
     public static func build(_ app: ServiceApp) throws -> Router {

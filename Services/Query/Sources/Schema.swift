@@ -112,5 +112,18 @@ enum QuerySchema {
                 CREATE INDEX query_scheduled_drips_by_recipient ON query_scheduled_drips (tenant, recipient_lower, created DESC);
                 CREATE INDEX query_scheduled_drips_by_subject ON query_scheduled_drips (tenant, recipient_subject);
                 """),
+        Migration(
+            version: 3, name: "one runner for the read model",
+            sql: """
+                -- The read tables were built by two runners (query_customers, query_logs); one runner
+                -- named query now builds them all. Empty them and drop the old checkpoints: the new
+                -- runner replays the event table from position 0.
+                DELETE FROM query_customers;
+                DELETE FROM query_customer_events;
+                DELETE FROM query_logs;
+                DELETE FROM query_log_events;
+                DELETE FROM query_scheduled_drips;
+                DELETE FROM projection_checkpoints WHERE name IN ('query_customers', 'query_logs');
+                """),
     ]
 }

@@ -100,13 +100,7 @@ final class MessageLogProjection: QueryProjection {
         }
         guard !rows.isEmpty else { return }
         try insertEventRows(rows, on: connection)
-        try upsertRequests(touched.compactMap { k in requests[k].map { (k, $0) } }, on: connection)
-        try connection.execute(
-            """
-            INSERT INTO query_logs (tenant, message_id)
-            SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT (tenant, message_id) DO NOTHING
-            """, [PostgresArray(touched.map(\.tenant)), PostgresArray(touched.map(\.messageID))])
-        try updateSummaries(touched, on: connection)
+        try upsertLogs(touched, requests: requests, on: connection)
     }
 
     private func insertEventRows(_ rows: [LogEventRow], on connection: PostgresConnection) throws {
@@ -129,42 +123,12 @@ final class MessageLogProjection: QueryProjection {
             ])
     }
 
-    /// Records the request facts; a message whose request was already applied keeps the first.
-    private func upsertRequests(_ requests: [(MessageKey, LogRequest)], on connection: PostgresConnection) throws {
-        guard !requests.isEmpty else { return }
-        let r = requests.map(\.1)
-        try connection.execute(
-            """
-            INSERT INTO query_logs (tenant, message_id, has_request, seq, created, recipient_subject, recipient_address,
-                recipient_lower, recipient_name, template_id, template_name, template_version, locale, brand_id, owner_id,
-                email_type, msg_details)
-            SELECT u.tenant, u.message_id, true, u.seq, u.created, u.rs, u.ra, lower(u.ra), u.rn, u.ti, u.tn, u.tv, u.lo,
-                u.b, u.o, u.et, u.md
-            FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
-                AS u(tenant, message_id, seq, created, rs, ra, rn, ti, tn, tv, lo, b, o, et, md)
-            ON CONFLICT (tenant, message_id) DO UPDATE SET has_request = true, seq = EXCLUDED.seq,
-                created = EXCLUDED.created, recipient_subject = EXCLUDED.recipient_subject,
-                recipient_address = EXCLUDED.recipient_address, recipient_lower = EXCLUDED.recipient_lower,
-                recipient_name = EXCLUDED.recipient_name, template_id = EXCLUDED.template_id,
-                template_name = EXCLUDED.template_name, template_version = EXCLUDED.template_version,
-                locale = EXCLUDED.locale, brand_id = EXCLUDED.brand_id, owner_id = EXCLUDED.owner_id,
-                email_type = EXCLUDED.email_type, msg_details = EXCLUDED.msg_details
-            WHERE NOT query_logs.has_request
-            """,
-            [
-                PostgresArray(requests.map(\.0.tenant)), PostgresArray(requests.map(\.0.messageID)),
-                PostgresArray(r.map(\.position)), PostgresArray(r.map(\.createdSeconds)),
-                PostgresArray(r.map(\.recipientSubject)), PostgresArray(r.map(\.recipientAddress)),
-                PostgresArray(r.map(\.recipientName)), PostgresArray(r.map(\.templateID)),
-                PostgresArray(r.map(\.templateName)), PostgresArray(r.map(\.templateVersion)),
-                PostgresArray(r.map(\.locale)), PostgresArray(r.map(\.brandID)), PostgresArray(r.map(\.ownerID)),
-                PostgresArray(r.map(\.emailType)), PostgresArray(r.map { $0.msgDetails?.text }),
-            ])
-    }
-
-    /// Recomputes the status fields of `messages` from all of their event rows.
-    private func updateSummaries(_ messages: [MessageKey], on connection: PostgresConnection) throws {
+    /// Writes each touched message's summary row with one upsert: the status fields recomputed
+    /// from all of its event rows, and the request facts from this batch unless the row already
+    /// has a request (the first request applied is kept).
+    private func upsertLogs(
+        _ messages: [MessageKey], requests: [MessageKey: LogRequest], on connection: PostgresConnection
+    ) throws {
         let result = try connection.execute(
             """
             SELECT e.tenant, e.message_id, \(LogEventRow.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
@@ -175,31 +139,59 @@ final class MessageLogProjection: QueryProjection {
             """, [PostgresArray(messages.map(\.tenant)), PostgresArray(messages.map(\.messageID))])
         var grouped: [MessageKey: [MessageLogEvent]] = [:]
         for row in result.rows {
-            guard let tenant = row[0], let id = row[1].flatMap(UUID.init(uuidString:)),
+            guard let tenant = row[0], let id = row[1].flatMap(UUID.init(text:)),
                 let event = LogEventRow.event(from: PostgresRowReader(row: row, offset: 2))
             else { continue }
             grouped[MessageKey(tenant: tenant, messageID: id), default: []].append(event)
         }
         var keys: [MessageKey] = []
         var summaries: [LogSummary] = []
+        var r: [LogRequest?] = []
         for key in messages {
             guard let events = grouped[key] else { continue }
             keys.append(key)
             summaries.append(LogSummary(LogTimeline(events: events)))
+            r.append(requests[key])
         }
         guard !keys.isEmpty else { return }
+        let keep = { (column: String) in
+            "\(column) = CASE WHEN query_logs.has_request THEN query_logs.\(column) ELSE EXCLUDED.\(column) END"
+        }
+        let requestColumns = [
+            "seq", "created", "recipient_subject", "recipient_address", "recipient_lower", "recipient_name", "template_id",
+            "template_name", "template_version", "locale", "brand_id", "owner_id", "email_type", "msg_details",
+        ]
         try connection.execute(
             """
-            UPDATE query_logs q SET status = u.status, message = u.message, state = u.state, sent_at = u.sent_at,
-                last_updated = u.last_updated, delivered_date = u.delivered_date, bounce_type = u.bt,
-                bounce_sub_type = u.bst, bounce_details = u.bd, complaint_type = u.ct
-            FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-                $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[])
-                AS u(tenant, message_id, status, message, state, sent_at, last_updated, delivered_date, bt, bst, bd, ct)
-            WHERE q.tenant = u.tenant AND q.message_id = u.message_id
+            INSERT INTO query_logs (tenant, message_id, has_request, seq, created, recipient_subject, recipient_address,
+                recipient_lower, recipient_name, template_id, template_name, template_version, locale, brand_id, owner_id,
+                email_type, msg_details, status, message, state, sent_at, last_updated, delivered_date, bounce_type,
+                bounce_sub_type, bounce_details, complaint_type)
+            SELECT u.tenant, u.message_id, u.seq IS NOT NULL, u.seq, u.created, u.rs, u.ra, lower(u.ra), u.rn, u.ti, u.tn,
+                u.tv, u.lo, u.b, u.o, u.et, u.md, u.status, u.message, u.state, u.sent_at, u.last_updated,
+                u.delivered_date, u.bt, u.bst, u.bd, u.ct
+            FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                $16::text[], $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[],
+                $23::text[], $24::text[], $25::text[])
+                AS u(tenant, message_id, seq, created, rs, ra, rn, ti, tn, tv, lo, b, o, et, md, status, message, state,
+                    sent_at, last_updated, delivered_date, bt, bst, bd, ct)
+            ON CONFLICT (tenant, message_id) DO UPDATE SET
+                \(requestColumns.map(keep).joined(separator: ",\n    "))
+                , has_request = query_logs.has_request OR EXCLUDED.has_request,
+                status = EXCLUDED.status, message = EXCLUDED.message, state = EXCLUDED.state, sent_at = EXCLUDED.sent_at,
+                last_updated = EXCLUDED.last_updated, delivered_date = EXCLUDED.delivered_date,
+                bounce_type = EXCLUDED.bounce_type, bounce_sub_type = EXCLUDED.bounce_sub_type,
+                bounce_details = EXCLUDED.bounce_details, complaint_type = EXCLUDED.complaint_type
             """,
             [
                 PostgresArray(keys.map(\.tenant)), PostgresArray(keys.map(\.messageID)),
+                PostgresArray(r.map { $0?.position }), PostgresArray(r.map { $0?.createdSeconds }),
+                PostgresArray(r.map { $0?.recipientSubject }), PostgresArray(r.map { $0?.recipientAddress }),
+                PostgresArray(r.map { $0?.recipientName }), PostgresArray(r.map { $0?.templateID }),
+                PostgresArray(r.map { $0?.templateName }), PostgresArray(r.map { $0?.templateVersion }),
+                PostgresArray(r.map { $0?.locale }), PostgresArray(r.map { $0?.brandID }), PostgresArray(r.map { $0?.ownerID }),
+                PostgresArray(r.map { $0?.emailType }), PostgresArray(r.map { $0?.msgDetails?.text }),
                 PostgresArray(summaries.map(\.status)), PostgresArray(summaries.map(\.message)),
                 PostgresArray(summaries.map(\.state)), PostgresArray(summaries.map(\.sentAt)),
                 PostgresArray(summaries.map(\.lastUpdated)), PostgresArray(summaries.map(\.deliveredDate)),
@@ -242,7 +234,7 @@ struct LogRequest {
         brandID = d["brand_id"]?.textValue
         ownerID = d["owner_id"]?.textValue
         emailType = d["email_type"]?.stringValue
-        msgDetails = personal?["msg_details"].flatMap { $0.isNull ? nil : $0 }
+        msgDetails = personal?["msg_details"].flatMap { $0.isNull ? nil : EmailHistoryRoutes.orderedMsgDetails($0) }
     }
 }
 
