@@ -75,41 +75,65 @@ struct EmailHistoryRoutes {
         }
         parameters.append(limit + 1)
         sql += " ORDER BY seq DESC LIMIT $\(parameters.count)"
-        let rows = try await app.store.pool.execute(sql, parameters).rows
-        let page = rows.prefix(limit)
+        let rows = try await app.store.pool.execute(sql, parameters)
+        let count = min(rows.count, limit)
         var next = ""
-        if rows.count > limit, let last = page.last?.int64(0) {
+        if rows.count > limit, let last = rows[count - 1].int64(0) {
             next = EmailHistoryCursor(lastSeq: last, after: after).text
         }
-        return .json(["Emails": .array(page.map(Self.email)), "Next": .string(next)])
+        // Written straight to bytes (no JSON tree): a page is 100-1,000 items of 15 members.
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + count * 420)
+        out.append(contentsOf: #"{"Emails":["#.utf8)
+        for i in 0..<count {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            Self.writeEmail(rows[i], into: &out)
+        }
+        out.append(contentsOf: #"],"Next":"#.utf8)
+        JSON.writeString(next, into: &out)
+        out.append(UInt8(ascii: "}"))
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: out)
     }
 
     /// One history item in the seed's member order.
-    static func email(_ r: PostgresRow) -> JSON {
-        var o = JSONObject()
-        o["Email"] = .string(r[2] ?? "")
-        o["Type"] = .string(r[3] ?? "")
-        o["MessageId"] = .string(r[1] ?? "")
-        o["SentAt"] = .int64(r.int64(4) ?? 0)
-        o["LastUpdated"] = .int64(r.int64(5) ?? 0)
-        o["State"] = .string(r[6] ?? EmailState.sent.rawValue)
-        o["BrandId"] = .string(r[7] ?? "")
-        o["OwnerId"] = .string(r[8] ?? "")
-        o["MsgDetails"] = msgDetails(r[9])
-        o["ComplaintType"] = .string(r[10] ?? "")
-        o["BounceType"] = .string(r[11] ?? "")
-        o["BounceSubType"] = .string(r[12] ?? "")
-        o["BounceDetails"] = .string(r[13] ?? "")
-        o["DeliveredDate"] = .int64(r.int64(14) ?? 0)
-        return .object(o)
+    static func writeEmail(_ r: PostgresRow, into out: inout [UInt8]) {
+        func member(_ name: StaticString, _ first: Bool = false) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func text(_ column: Int) { JSON.writeString(r[column] ?? "", into: &out) }
+        func number(_ column: Int) { out.append(contentsOf: (r[column] ?? "0").utf8) }
+        member("Email", true); text(2)
+        member("Type"); text(3)
+        member("MessageId"); text(1)
+        member("SentAt"); number(4)
+        member("LastUpdated"); number(5)
+        member("State"); JSON.writeString(r[6] ?? EmailState.sent.rawValue, into: &out)
+        member("BrandId"); text(7)
+        member("OwnerId"); text(8)
+        member("MsgDetails")
+        // Stored as compact JSON text already in the seed's member order (see `orderedMsgDetails`).
+        if let details = r[9], details.utf8.first == UInt8(ascii: "{") {
+            out.append(contentsOf: details.utf8)
+        } else {
+            out.append(contentsOf: "{}".utf8)
+        }
+        member("ComplaintType"); text(10)
+        member("BounceType"); text(11)
+        member("BounceSubType"); text(12)
+        member("BounceDetails"); text(13)
+        member("DeliveredDate"); number(14)
+        out.append(UInt8(ascii: "}"))
     }
 
     static let msgDetailsOrder = ["To", "Type", "BrandId", "Token", "NumPhotos", "GroupId", "OrderId"]
 
-    /// The stored MsgDetails in the seed's member order; `{}` when there are none (or they were
-    /// erased).
-    static func msgDetails(_ text: String?) -> JSON {
-        guard let stored = text.flatMap({ try? JSON.parse($0) })?.objectValue else { return .object([:]) }
+    /// MsgDetails in the seed's member order (the known members first, then the rest as sent);
+    /// the projection stores them so, and the page splices the stored text as it is.
+    static func orderedMsgDetails(_ details: JSON) -> JSON {
+        guard let stored = details.objectValue else { return details }
         var o = JSONObject()
         for k in msgDetailsOrder { if let v = stored[k] { o[k] = v } }
         for (k, v) in stored.members where !msgDetailsOrder.contains(k) { o[k] = v }
