@@ -9,10 +9,13 @@
 # copies them to bench/results/latest.{jsonl,md}. Sections:
 #   ingest   POST /api/v1/customers/{id}/events at 1, 16, 64, 256 connections and POST /customers
 #            (durable rows in the table vs 2xx answers), GET /healthz
+#   lag      projection lag (append acknowledged -> visible in query) under ingest paced at
+#            1,000 and 5,000 events/s: p50/p90/p99 (bench/projection/lag.py), in lag-<time>.jsonl
 #   scale    ingest appends, query reads and delivery accepts with 10^4 and LARGE events in the table
-#   query    GET /logs/{id}, /logs/{id}/events, /customers/{email}/logs, /v1/Email/ pages
+#   query    GET /logs/{id}, /logs/{id}/events, /customers/{email}, /customers/{email}/logs,
+#            /v1/Email/ pages
 #   delivery POST /v1/Email/ (100 messages a request) accepted durably
-# The deeper per-service benchmarks (the Hummingbird peer side by side, projection lag,
+# The deeper per-service benchmarks (the Hummingbird peer side by side,
 # end-to-end delivery to an SMTP sink, SendGrid batches) have their own scripts beside this one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +65,24 @@ run "ingest POST /customers" http://127.0.0.1:$ingest_port "$ingest" "$db" --con
 run "ingest GET /healthz" http://127.0.0.1:$ingest_port/healthz "$ingest" "$db" --connections 64
 stop "$ingest"
 
+echo "== projection lag under paced ingest" >&2
+# wrk paces each connection (DELAY_MS between requests); the rate reached is measured from the
+# table. The probe (lag.py) times append acknowledged -> visible through query, no token.
+lag_out=bench/results/lag-$stamp.jsonl; : > "$lag_out"
+db=$(newdb lag)
+start ingest $ingest_port "$db"; ingest=$started
+start query $query_port "$db"; query=$started
+for target in 1000 5000; do
+  conns=$((target * 14 / 1000)); (( conns < 2 )) && conns=2
+  DELAY_MS=10 wrk -t2 -c$conns -d$((secs + 4))s -s bench/projection/paced_events.lua http://127.0.0.1:$ingest_port >/dev/null &
+  wrk_pid=$!
+  sleep 2
+  bench/projection/lag.py --ingest http://127.0.0.1:$ingest_port --query http://127.0.0.1:$query_port \
+    --seconds "$secs" --count-url "$db" --name "projection lag, paced for $target events/s" --out "$lag_out" >&2
+  wait $wrk_pid
+done
+stop "$ingest"; stop "$query"
+
 echo "== scale curve, query and delivery" >&2
 db=$(newdb scale)
 DATABASE_URL=$db "$bin/query" --migrate-only
@@ -73,6 +94,9 @@ for n in 10000 "$large"; do
   start ingest $ingest_port "$db"; ingest=$started
   run "ingest POST events (table $n)" http://127.0.0.1:$ingest_port "$ingest" "$db" --connections 64 \
     --script bench/wrk/track_event.lua --count-sql "$count_events" --extra "$extra"
+  # 1,000 customer profiles (c0..c999@example.com) for GET /customers/{email} below.
+  run "ingest POST /customers (table $n)" http://127.0.0.1:$ingest_port "$ingest" "$db" --connections 64 \
+    --script bench/wrk/customer_upsert.lua --count-sql "$count_events" --extra "$extra"
   stop "$ingest"
   start query $query_port "$db"; query=$started
   caught_up $query_port
@@ -82,6 +106,9 @@ for n in 10000 "$large"; do
   IDS_FILE=$ids SUFFIX=/events run "query GET /logs/{id}/events (table $n)" http://127.0.0.1:$query_port "$query" "$db" \
     --script bench/query/get_random.lua --extra "$extra"
   psql "$db" -XAtqc "SELECT 'r' || i || '@example.com' FROM generate_series(1, 2000) i" > "$ids"
+  psql "$db" -XAtqc "SELECT 'c' || i || '@example.com' FROM generate_series(0, 999) i" > "$ids.customers"
+  IDS_FILE=$ids.customers PREFIX=/customers/ run "query GET /customers/{email} (table $n)" http://127.0.0.1:$query_port \
+    "$query" "$db" --script bench/query/get_random.lua --extra "$extra"
   IDS_FILE=$ids PREFIX=/customers/ SUFFIX=/logs run "query GET /customers/{email}/logs (table $n)" http://127.0.0.1:$query_port \
     "$query" "$db" --script bench/query/get_random.lua --extra "$extra"
   PATH_TO_GET="/v1/Email/" run "query GET /v1/Email/ first page (table $n)" http://127.0.0.1:$query_port "$query" "$db" \
@@ -111,6 +138,11 @@ md=bench/results/run-$stamp.md
   echo "Rows: one wrk run each; delivery rows count messages (100 a request): durable rows are messages."
   echo
   bench/lib/loadrun.py --markdown "$out"
+  echo
+  echo "Projection lag (bench/projection/lag.py: append acknowledged by ingest -> listed by query's"
+  echo "GET /api/v1/customers/{id}/events, no consistency token; one probe every 20 ms under paced load):"
+  echo
+  bench/projection/lag.py --markdown "$lag_out"
 } > "$md"
 cp "$out" bench/results/latest.jsonl; cp "$md" bench/results/latest.md
 cat "$md"
