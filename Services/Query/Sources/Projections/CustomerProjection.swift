@@ -148,8 +148,7 @@ final class CustomerProjection: QueryProjection {
     func reset(on connection: PostgresConnection) throws {
         activity.didReset()
         sealed.vault.forgetCachedKeys()
-        try connection.execute("DELETE FROM query_customers")
-        try connection.execute("DELETE FROM query_customer_events")
+        try connection.execute("TRUNCATE query_customers, query_customer_events")
     }
 
     static let profileColumns = "c.customer_id, c.email, c.attributes, c.locale, c.created, c.updated"

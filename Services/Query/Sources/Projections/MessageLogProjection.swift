@@ -48,8 +48,7 @@ final class MessageLogProjection: QueryProjection {
     func reset(on connection: PostgresConnection) throws {
         activity.didReset()
         sealed.vault.forgetCachedKeys()
-        try connection.execute("DELETE FROM query_logs")
-        try connection.execute("DELETE FROM query_log_events")
+        try connection.execute("TRUNCATE query_logs, query_log_events")
         try scheduledDrips.reset(on: connection)
     }
 

@@ -60,6 +60,6 @@ struct ScheduledDrips {
     }
 
     func reset(on connection: PostgresConnection) throws {
-        try connection.execute("DELETE FROM query_scheduled_drips")
+        try connection.execute("TRUNCATE query_scheduled_drips")
     }
 }
