@@ -196,7 +196,8 @@ import Testing
         let started = Date()
         let outcome = await transport.send(message())
         #expect(outcome == .temporary(reason: "timed out waiting for the server"))
-        #expect(Date().timeIntervalSince(started) < 3)
+        // The 0.3 s command timeout applied, not a default of minutes (bound loose for loaded CI machines).
+        #expect(Date().timeIntervalSince(started) < 10)
     }
 
     @Test func headerInjectionIsRefusedBeforeSending() async throws {
