@@ -49,7 +49,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for w in 0..<8 {
                 group.addTask {
-                    for i in 0..<250 {
+                    for i in 0..<FaultScale.pick(250, long: 2_500) {
                         let id = "c\(w)-\(i % 40)"
                         switch i % 10 {
                         case 0: _ = try await writer.send("PUT", "/api/v1/customers/\(id)", form: [("email", "\(id)@example.com"), ("n", "\(i)")])
@@ -73,7 +73,7 @@ import Testing
         let env = Self.environment(url, port: queryPort, extra: masterKey)
         let first = try RunningExecutable.spawn("query", environment: env)
         var killedAt: Int64 = -1
-        _ = try await eventually(timeout: .seconds(60)) {
+        _ = try await eventually(timeout: FaultScale.seconds(60)) {
             guard let p = try Self.slowestCheckpoint(c), p > 0 else { return false }
             kill(first, SIGKILL)
             killedAt = p
@@ -84,7 +84,7 @@ import Testing
 
         // Restart: the projections finish from their checkpoints.
         let second = try RunningExecutable.spawn("query", environment: env)
-        #expect(await eventually(timeout: .seconds(90)) { (try? Self.slowestCheckpoint(c)) == last })
+        #expect(await eventually(timeout: FaultScale.seconds(90)) { (try? Self.slowestCheckpoint(c)) == last })
         let resumed = try Self.readTables(c)
         kill(second, SIGTERM)
         #expect(await RunningExecutable.waitForExit(second) == 0)
@@ -92,7 +92,7 @@ import Testing
 
         // A rebuild from position 0 gives the same rows, row by row.
         let rebuild = try RunningExecutable.spawn("query", environment: env, arguments: ["--rebuild"])
-        #expect(await RunningExecutable.waitForExit(rebuild, timeout: .seconds(120)) == 0)
+        #expect(await RunningExecutable.waitForExit(rebuild, timeout: FaultScale.seconds(120)) == 0)
         let rebuilt = try Self.readTables(c)
         #expect(rebuilt.count == resumed.count)
         let onlyResumed = Set(resumed).subtracting(rebuilt)
@@ -143,7 +143,7 @@ import Testing
         #expect(readDuringOutage?.status == 503)
         let ready = try? await writer.send("GET", "/readyz")
         #expect(ready?.status == 503)
-        try await Task.sleep(until: down + .seconds(10))  // the outage itself is what is under test
+        try await Task.sleep(until: down + .seconds(FaultScale.pick(10, long: 60)))  // the outage itself is what is under test
         let acknowledgedBeforeRestart = acknowledged.count
         try cluster.start()
         #expect(await eventually(timeout: .seconds(30)) { acknowledged.count > acknowledgedBeforeRestart + 100 }, "writes recover by themselves")
@@ -159,7 +159,7 @@ import Testing
             [PostgresArray(positions)])
         #expect(found[0].int(0) == positions.count)
         let last = try c.execute("SELECT max(position) FROM events")[0].int64(0) ?? 0
-        #expect(await eventually(timeout: .seconds(30)) { (try? Self.slowestCheckpoint(c)) == last }, "query caught up")
+        #expect(await eventually(timeout: FaultScale.seconds(30)) { (try? Self.slowestCheckpoint(c)) == last }, "query caught up")
         let projected = try c.execute(
             "SELECT count(*) FROM query_customer_events WHERE position = ANY($1::bigint[])", [PostgresArray(positions)])
         #expect(projected[0].int(0) == positions.count)
@@ -193,7 +193,7 @@ import Testing
         let template = try await clientA.send("POST", "/templates", json: ["name": "T", "subject": "s", "html": "h"])
         let templateID = try #require(template.json["id"]?.stringValue)
         var logs: [String] = []
-        for i in 0..<5 {
+        for i in 0..<FaultScale.pick(5, long: 40) {
             let r = try await clientA.send(
                 "POST", "/send", json: ["email_id": .string(templateID), "recipient": ["address": .string("r\(i)@example.com")]])
             logs.append(try #require(r.json["receipt_id"]?.stringValue))
@@ -209,7 +209,7 @@ import Testing
         let takeover = ContinuousClock.now - killed
         #expect(takeover < .seconds(15), "standby took \(takeover)")
         let c = try PostgresConnection(url: url)
-        let allSent = await eventually(timeout: .seconds(60)) {
+        let allSent = await eventually(timeout: FaultScale.seconds(60)) {
             let r = try? c.execute(
                 "SELECT count(DISTINCT stream) FROM events WHERE type = 'message.sent' AND stream = ANY($1::text[])",
                 [PostgresArray(logs.map { "message-" + $0.dropFirst(4) })])
