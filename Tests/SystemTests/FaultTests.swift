@@ -268,7 +268,8 @@ extension FaultTests {
             return !all.isEmpty && a.isDisjoint(with: b)
         }
         #expect(split)
-        #expect(all.count >= 2, "\(all)")
+        // query has one runner for its whole read model; delivery one per projection.
+        #expect(all.count >= (service == "query" ? 1 : 2), "\(all)")
         try await Task.sleep(for: .seconds(1))  // a second look: still exactly one leader each
         let a = await Self.leads(clients[0])
         let b = await Self.leads(clients[1])
