@@ -11,7 +11,8 @@
 #            (durable rows in the table vs 2xx answers), GET /healthz
 #   lag      projection lag (append acknowledged -> visible in query) under ingest paced at
 #            1,000 and 5,000 events/s: p50/p90/p99 (bench/projection/lag.py), in lag-<time>.jsonl
-#   scale    ingest appends, query reads and delivery accepts with 10^4 and LARGE events in the table
+#   scale    ingest appends, query reads and delivery accepts with 10^4, 10^5 and LARGE events in
+#            the table (SCALE_SIZES overrides the list)
 #   query    GET /logs/{id}, /logs/{id}/events, /customers/{email}, /customers/{email}/logs,
 #            /v1/Email/ pages
 #   delivery POST /v1/Email/ (100 messages a request) accepted durably
@@ -88,7 +89,7 @@ db=$(newdb scale)
 DATABASE_URL=$db "$bin/query" --migrate-only
 DATABASE_URL=$db "$bin/delivery" --migrate-only
 have=0
-for n in 10000 "$large"; do
+for n in ${SCALE_SIZES:-10000 100000 $large}; do
   load "$db" $((n - have)) $((have / 5)); have=$n
   extra="{\"events_in_table\": $(psql "$db" -XAtqc "$count_events")}"
   start ingest $ingest_port "$db"; ingest=$started
