@@ -47,8 +47,9 @@ final class EventPrefetcher: @unchecked Sendable {
         self.queue = DispatchQueue(label: "prefetch-\(name)")
     }
 
-    /// Starts reading up to `limit` events after `checkpoint`.
-    func start(after checkpoint: Checkpoint, limit: Int) -> Batch {
+    /// Starts reading up to `limit` events after `checkpoint` (with the data of `types` only,
+    /// when given: see `EventReader.read`).
+    func start(after checkpoint: Checkpoint, limit: Int, types: Set<String>? = nil) -> Batch {
         let batch = Batch(after: checkpoint, limit: limit)
         queue.async { [self] in
             do {
@@ -56,7 +57,7 @@ final class EventPrefetcher: @unchecked Sendable {
                     connection = nil
                     connection = try PostgresConnection(url: url)
                 }
-                batch.finish(.success(try EventReader.read(after: checkpoint, limit: limit, on: connection!)))
+                batch.finish(.success(try EventReader.read(after: checkpoint, limit: limit, types: types, on: connection!)))
             } catch {
                 batch.finish(.failure(error))
             }

@@ -14,15 +14,36 @@ public enum EventReader {
     static let columns = "position, event_id, tenant, stream, version, type, data, metadata, tx_id::text AS tx_text, extract(epoch from recorded_at) AS recorded_epoch"
 
     /// Up to `limit` events after `checkpoint` in commit order.
-    public static func read(after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection) throws -> [RecordedEvent] {
+    ///
+    /// With `types`, every event still comes back (the checkpoint must pass them all) but only
+    /// those of these types carry their `data` and `metadata`; the others have `.null` for both,
+    /// so a reader that ignores them neither receives nor parses their JSON.
+    public static func read(
+        after checkpoint: Checkpoint, limit: Int, types: Set<String>? = nil, on connection: PostgresConnection
+    ) throws -> [RecordedEvent] {
+        guard let types else {
+            let rows = try connection.execute(
+                """
+                SELECT \(columns) FROM events
+                WHERE (tx_id, position) > ($1::xid8, $2::bigint)
+                  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY events.tx_id, events.position
+                LIMIT $3
+                """, [String(checkpoint.transactionID), checkpoint.position, limit])
+            return try rows.rows.map(decode)
+        }
         let rows = try connection.execute(
             """
-            SELECT \(columns) FROM events
+            SELECT position, event_id, tenant, stream, version, type,
+                CASE WHEN type = ANY($4::text[]) THEN data END,
+                CASE WHEN type = ANY($4::text[]) THEN metadata END,
+                tx_id::text AS tx_text, extract(epoch from recorded_at) AS recorded_epoch
+            FROM events
             WHERE (tx_id, position) > ($1::xid8, $2::bigint)
               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY events.tx_id, events.position
             LIMIT $3
-            """, [String(checkpoint.transactionID), checkpoint.position, limit])
+            """, [String(checkpoint.transactionID), checkpoint.position, limit, PostgresArray(types.sorted())])
         return try rows.rows.map(decode)
     }
 
@@ -41,8 +62,8 @@ public enum EventReader {
             stream: r[3] ?? "",
             version: r.int64(4) ?? 0,
             type: r[5] ?? "",
-            data: try JSON.parse(Array((r[6] ?? "null").utf8)),
-            metadata: try JSON.parse(Array((r[7] ?? "null").utf8)),
+            data: try r[6].map { try JSON.parse(Array($0.utf8)) } ?? .null,
+            metadata: try r[7].map { try JSON.parse(Array($0.utf8)) } ?? .null,
             transactionID: UInt64(r[8] ?? "0") ?? 0,
             recordedAt: r.double(9) ?? 0)
     }

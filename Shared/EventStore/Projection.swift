@@ -9,4 +9,12 @@ public protocol Projection: Sendable {
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws
     /// Empties the read tables for a rebuild from position 0.
     func reset(on connection: PostgresConnection) throws
+    /// The event types `apply` acts on, or nil for any. When set, the runner hands `apply` only
+    /// events of these types (the JSON of the others is neither read nor parsed) and, for a
+    /// batch with none of them, only moves the checkpoint.
+    var eventTypes: Set<String>? { get }
+}
+
+extension Projection {
+    public var eventTypes: Set<String>? { nil }
 }

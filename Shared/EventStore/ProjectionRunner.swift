@@ -120,6 +120,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 // After repeated failures at one checkpoint, go one event at a time to find the
                 // poison event; after more, set it aside (recorded) so the projection stays live.
                 let limit = failuresAtCheckpoint >= 2 ? 1 : configuration.batchSize
+                let types = projection.eventTypes
                 let events: [RecordedEvent]
                 if let batch = prefetched, batch.after == checkpoint, batch.limit == limit {
                     prefetched = nil
@@ -127,7 +128,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 } else {
                     if let stale = prefetched { _ = try? stale.events() }
                     prefetched = nil
-                    events = try EventReader.read(after: checkpoint, limit: limit, on: c)
+                    events = try EventReader.read(after: checkpoint, limit: limit, types: types, on: c)
                 }
                 if events.isEmpty {
                     progress.caughtUp(at: checkpoint)
@@ -136,29 +137,47 @@ public final class ProjectionRunner: @unchecked Sendable {
                 }
                 let next = events.last!.checkpoint
                 // A full batch says more are waiting: read the next one while this one applies.
-                if events.count == limit && limit > 1 { prefetched = prefetcher.start(after: next, limit: limit) }
+                if events.count == limit && limit > 1 {
+                    prefetched = prefetcher.start(after: next, limit: limit, types: types)
+                }
                 let skip = failuresAtCheckpoint >= 5 && events.count == 1
                 let lastError = self.lastErrorText
-                let applied: Bool = try c.transaction {
-                    // The stored checkpoint must still be ours: if not, someone else applied.
-                    let row = try c.execute(
-                        "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
-                        [projection.name])
-                    let stored = Checkpoint(transactionID: UInt64(row[0][0] ?? "0") ?? 0, position: row[0].int64(1) ?? 0)
-                    guard stored == checkpoint else { return false }
-                    if skip {
+                let relevant = types.map { types in events.filter { types.contains($0.type) } } ?? events
+                let applied: Bool
+                if relevant.isEmpty && !skip {
+                    // Nothing to apply: move the checkpoint in one statement, still only if it
+                    // is ours (the same compare as the transaction's below).
+                    applied =
                         try c.execute(
                             """
-                            INSERT INTO projection_failures (name, position, event_id, error) VALUES ($1, $2, $3, $4)
-                            ON CONFLICT DO NOTHING
-                            """, [projection.name, events[0].position, events[0].id, lastError])
-                    } else {
-                        try projection.apply(events, on: c)
+                            UPDATE projection_checkpoints SET tx_id = $2::xid8, position = $3, updated_at = now()
+                            WHERE name = $1 AND tx_id = $4::xid8 AND position = $5
+                            """,
+                            [projection.name, String(next.transactionID), next.position,
+                             String(checkpoint.transactionID), checkpoint.position]
+                        ).affectedRows == 1
+                } else {
+                    applied = try c.transaction {
+                        // The stored checkpoint must still be ours: if not, someone else applied.
+                        let row = try c.execute(
+                            "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+                            [projection.name])
+                        let stored = Checkpoint(transactionID: UInt64(row[0][0] ?? "0") ?? 0, position: row[0].int64(1) ?? 0)
+                        guard stored == checkpoint else { return false }
+                        if skip {
+                            try c.execute(
+                                """
+                                INSERT INTO projection_failures (name, position, event_id, error) VALUES ($1, $2, $3, $4)
+                                ON CONFLICT DO NOTHING
+                                """, [projection.name, events[0].position, events[0].id, lastError])
+                        } else {
+                            try projection.apply(relevant, on: c)
+                        }
+                        try c.execute(
+                            "UPDATE projection_checkpoints SET tx_id = $2::xid8, position = $3, updated_at = now() WHERE name = $1",
+                            [projection.name, String(next.transactionID), next.position])
+                        return true
                     }
-                    try c.execute(
-                        "UPDATE projection_checkpoints SET tx_id = $2::xid8, position = $3, updated_at = now() WHERE name = $1",
-                        [projection.name, String(next.transactionID), next.position])
-                    return true
                 }
                 if applied {
                     if skip { progress.recordSkipped() }

@@ -7,6 +7,9 @@ import Postgres
 final class BrandProjection: Projection {
     let name = "delivery_brands"
 
+    /// The types `apply` acts on (the runner skips the JSON of the others).
+    let eventTypes: Set<String>? = [EventCatalog.brandSaved]
+
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         for e in events where e.type == EventCatalog.brandSaved {
             guard let id = e.string("brand_id") else { continue }

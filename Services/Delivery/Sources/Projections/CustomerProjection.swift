@@ -14,6 +14,9 @@ final class CustomerProjection: Projection {
 
     init(vault: PersonalDataVault) { self.vault = vault }
 
+    /// The types `apply` acts on (the runner skips the JSON of the others).
+    let eventTypes: Set<String>? = [EventCatalog.customerUpserted, EventCatalog.customerDeleted]
+
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         for e in events {
             switch e.type {

@@ -11,6 +11,9 @@ final class SuppressionProjection: Projection {
 
     init(vault: PersonalDataVault) { self.vault = vault }
 
+    /// The types `apply` acts on (the runner skips the JSON of the others).
+    let eventTypes: Set<String>? = [EventCatalog.suppressionAdded, EventCatalog.suppressionLifted]
+
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         for e in events {
             switch e.type {

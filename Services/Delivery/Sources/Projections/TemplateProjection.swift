@@ -6,6 +6,9 @@ import Postgres
 final class TemplateProjection: Projection {
     let name = "delivery_templates"
 
+    /// The types `apply` acts on (the runner skips the JSON of the others).
+    let eventTypes: Set<String>? = [EventCatalog.templateCreated, EventCatalog.templateVersionAdded]
+
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         for e in events {
             switch e.type {

@@ -20,6 +20,14 @@ final class TriggerProjection: Projection {
 
     init(vault: PersonalDataVault) { self.vault = vault }
 
+    /// The types `apply` acts on (the runner skips the JSON of the others).
+    let eventTypes: Set<String>? = [
+        TriggerEvents.triggerCreated, TriggerEvents.triggerDeactivated, TriggerEvents.dripCampaignCreated,
+        EventCatalog.customerUpserted, EventCatalog.customerDeleted, EventCatalog.customerEventTracked,
+        TriggerEvents.dripStepScheduled, TriggerEvents.dripStepCancelled, EventCatalog.messageTriggered,
+        EventCatalog.suppressionAdded,
+    ]
+
     func apply(_ events: [RecordedEvent], on c: PostgresConnection) throws {
         var scheduled = false
         for e in events {

@@ -28,6 +28,9 @@ final class CorrelationProjection: Projection {
     /// Unmatched events first (in order), then one upsert of every log of the batch, then, only
     /// when some pending event waits for a log, the per-log attach. Applying the unmatched
     /// events first is equivalent: a pending row and a log meet whichever is written first.
+    /// The types `apply` acts on (the runner skips the JSON of the others).
+    let eventTypes: Set<String>? = CorrelationProjection.messageTypes.union([WebhookEvents.unmatched])
+
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         var order: [String] = []
         var logs: [String: LogKeys] = [:]
