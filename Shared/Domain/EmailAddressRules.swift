@@ -53,14 +53,28 @@ public enum EmailAddressRules {
     }
 
     static func isWhitespaceOrControl(_ s: Unicode.Scalar) -> Bool {
-        s.value < 0x20 || s.value == 0x7F || (s.value >= 0x80 && s.value < 0xA0)
-            || s.properties.isWhitespace
+        // ASCII whitespace is 0x09-0x0D and the space: no Unicode property lookup needed.
+        if s.isASCII { return s.value <= 0x20 || s.value == 0x7F }
+        return (s.value >= 0x80 && s.value < 0xA0) || s.properties.isWhitespace
     }
 
+    private static let forbiddenInLocalPart: Set<UInt8> = Set("\"(),:;<>[\\]".utf8)
+
     static func isValidLocalPart(_ local: Substring) -> Bool {
-        if local.first == "." || local.last == "." || local.contains("..") { return false }
-        let forbidden: Set<Unicode.Scalar> = ["\"", "(", ")", ",", ":", ";", "<", ">", "[", "\\", "]"]
-        return !local.unicodeScalars.contains(where: { forbidden.contains($0) })
+        let utf8 = local.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else {
+            if local.first == "." || local.last == "." || local.contains("..") { return false }
+            return !local.unicodeScalars.contains(where: { $0.isASCII && forbiddenInLocalPart.contains(UInt8($0.value)) })
+        }
+        // ASCII (nearly every address): byte checks, without Foundation's `contains`.
+        if utf8.first == UInt8(ascii: ".") || utf8.last == UInt8(ascii: ".") { return false }
+        var previous: UInt8 = 0
+        for byte in utf8 {
+            if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return false }
+            if forbiddenInLocalPart.contains(byte) { return false }
+            previous = byte
+        }
+        return true
     }
 
     static func isLabelScalar(_ s: Unicode.Scalar) -> Bool {

@@ -49,11 +49,11 @@ public struct MIMEBuilder: Sendable {
         if !message.cc.isEmpty {
             head += try HeaderFolding.fold(name: "Cc", tokens: mailboxTokens(message.cc))
         }
-        head += try HeaderFolding.fold(name: "Subject", tokens: HeaderFolding.unstructuredTokens(message.subject))
+        head += try Self.unstructured(name: "Subject", message.subject)
         head += "Message-ID: \(message.messageID)\r\n"
         head += "MIME-Version: 1.0\r\n"
         for header in message.extraHeaders {
-            head += try HeaderFolding.fold(name: header.name, tokens: HeaderFolding.unstructuredTokens(header.value))
+            head += try Self.unstructured(name: header.name, header.value)
         }
 
         let parts: [(subtype: String, body: String)] =
@@ -75,6 +75,15 @@ public struct MIMEBuilder: Sendable {
         }
         body += "--\(boundary)--\r\n"
         return Array((head + body).utf8)
+    }
+
+    /// An unstructured header field; a short printable ASCII one is written as it is (exactly
+    /// what folding would give: nothing to fold), without splitting it into tokens.
+    private static func unstructured(name: String, _ value: String) throws(MailMessageError) -> String {
+        if name.utf8.count + 2 + value.utf8.count <= HeaderFolding.preferredLineLength, HeaderFolding.isPlainASCII(value) {
+            return name + ": " + value + "\r\n"
+        }
+        return try HeaderFolding.fold(name: name, tokens: HeaderFolding.unstructuredTokens(value))
     }
 
     private func partHeaders(subtype: String, body: String) -> String {

@@ -13,11 +13,12 @@ public struct MailAddress: Sendable, Hashable {
 
     /// Whether `address` is an ASCII addr-spec that is safe to put in a header or an SMTP command:
     /// one `@` with non-empty sides, no whitespace, control characters, or `<>(),;:"[]\`.
+    private static let forbidden: Set<UInt8> = Set("<>(),;:\"[]\\ ".utf8)
+
     public var isValidAddress: Bool {
         let bytes = Array(address.utf8)
         guard !bytes.isEmpty, bytes.count <= 254 else { return false }
-        let forbidden: Set<UInt8> = Set("<>(),;:\"[]\\ ".utf8)
-        for byte in bytes where byte < 0x21 || byte > 0x7E || forbidden.contains(byte) { return false }
+        for byte in bytes where byte < 0x21 || byte > 0x7E || Self.forbidden.contains(byte) { return false }
         guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
         return at > 0 && at < bytes.count - 1
     }

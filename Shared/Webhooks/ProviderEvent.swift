@@ -83,11 +83,32 @@ public struct ProviderEvent: Sendable, Hashable {
     /// A `Message-ID` value without surrounding whitespace and angle brackets
     /// (`" <a@b> "` → `"a@b"`); nil when nothing is left.
     public static func normalizedMessageID(_ value: String?) -> String? {
-        guard var text = value?.trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+        guard let value else { return nil }
+        if let ascii = asciiNormalizedMessageID(value) { return ascii.isEmpty ? nil : ascii }
+        guard var text = Optional(value.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
         if text.hasPrefix("<") { text.removeFirst() }
         if text.hasSuffix(">") { text.removeLast() }
         text = text.trimmingCharacters(in: .whitespaces)
         return text.isEmpty ? nil : text
+    }
+
+    /// `normalizedMessageID` for ASCII text without Foundation (the outbox and correlation
+    /// projections call it for every sent message); nil when the text is not ASCII.
+    private static func asciiNormalizedMessageID(_ value: String) -> String? {
+        let utf8 = value.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        // ASCII members of .whitespacesAndNewlines (tab, LF, VT, FF, CR, space) and of .whitespaces.
+        func isSpaceOrNewline(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+        var start = utf8.startIndex
+        var end = utf8.endIndex
+        while start < end, isSpaceOrNewline(utf8[start]) { start = utf8.index(after: start) }
+        while start < end, isSpaceOrNewline(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        if start < end, utf8[start] == UInt8(ascii: "<") { start = utf8.index(after: start) }
+        if start < end, utf8[utf8.index(before: end)] == UInt8(ascii: ">") { end = utf8.index(before: end) }
+        while start < end, isSpace(utf8[start]) { start = utf8.index(after: start) }
+        while start < end, isSpace(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        return String(value[start..<end])
     }
 
     /// `"<default message>: <detail>"` when `detail` has text, else nil (use the default).

@@ -133,3 +133,16 @@ struct OutboxBatchWorkerTests {
         smtp.stop()
     }
 }
+
+@Suite("Provider message ids in SMTP replies (pure)")
+struct ProviderMessageIDTests {
+    @Test func findsTheQueuedID() {
+        #expect(RetryPolicy.providerMessageID(in: "250 2.0.0 Ok: queued as B00000042") == "B00000042")
+        #expect(RetryPolicy.providerMessageID(in: "250 2.0.0 Ok: queued as ABC123 (more)") == "ABC123")
+        #expect(RetryPolicy.providerMessageID(in: "250 ok queued as X\n250 second line") == "X")
+        #expect(RetryPolicy.providerMessageID(in: "250 d\u{E9}j\u{E0} queued as \u{E9}t\u{E9} ok") == "\u{E9}t\u{E9}")
+        #expect(RetryPolicy.providerMessageID(in: "250 2.0.0 Ok: queued as ") == nil)
+        #expect(RetryPolicy.providerMessageID(in: "250 2.0.0 Ok") == nil)
+        #expect(RetryPolicy.providerMessageID(in: "") == nil)
+    }
+}

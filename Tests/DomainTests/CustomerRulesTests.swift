@@ -169,6 +169,11 @@ import Testing
         ("us..er@example.com", .invalidLocalPart),
         ("<user>@example.com", .invalidLocalPart),
         ("user,x@example.com", .invalidLocalPart),
+        ("us\\er@example.com", .invalidLocalPart),
+        ("jos\u{E9}..x@example.com", .invalidLocalPart),
+        ("jos\u{E9}[x@example.com", .invalidLocalPart),
+        ("user\u{7F}@example.com", .whitespaceOrControl),
+        ("user\u{A0}@example.com", .whitespaceOrControl),
         (tooLong, .tooLong),
     ]
 

@@ -21,6 +21,8 @@ import Testing
 
     @Test(arguments: [
         ("<a@b>", "a@b"), (" <a@b> ", "a@b"), ("a@b", "a@b"), ("<>", nil), ("", nil), ("  ", nil),
+        ("\r\n<a@b>\t", "a@b"), ("< a@b >", "a@b"), ("<<a@b>>", "<a@b>"), ("\n", nil), ("< \n a@b>", "\n a@b"),
+        ("\u{2003}<a@b>\u{2003}", "a@b"), ("<\u{E9}@b>", "\u{E9}@b"),
     ] as [(String, String?)])
     func normalizesMessageIDs(raw: String, expected: String?) {
         #expect(ProviderEvent.normalizedMessageID(raw) == expected)

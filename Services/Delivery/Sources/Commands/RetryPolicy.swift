@@ -51,9 +51,18 @@ struct RetryPolicy: Sendable {
 
     /// The id in replies such as `250 2.0.0 Ok: queued as ABC123` or `250 Ok <id>`, if any.
     static func providerMessageID(in reply: String) -> String? {
-        if let r = reply.range(of: "queued as ") {
-            let id = reply[r.upperBound...].prefix { !$0.isWhitespace }
-            return id.isEmpty ? nil : String(id)
+        // A byte search (UTF-8 never matches an ASCII needle inside a multi-byte character):
+        // Foundation's `range(of:)` was a visible share of the worker's CPU.
+        let needle = Array("queued as ".utf8)
+        let utf8 = reply.utf8
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            if utf8[index...].starts(with: needle) {
+                let after = utf8.index(index, offsetBy: needle.count)
+                let id = reply[after...].prefix { !$0.isWhitespace }
+                return id.isEmpty ? nil : String(id)
+            }
+            index = utf8.index(after: index)
         }
         return nil
     }

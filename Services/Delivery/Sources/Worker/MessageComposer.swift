@@ -23,8 +23,10 @@ struct MessageComposer: Sendable {
             // Saved templates parsed when saved; a failure here means a corrupted row: render nothing.
             (try? Template.parse(source))?.render(data, escapeHTML: html) ?? ""
         }
-        let subject = render(version.subject, html: false).replacingOccurrences(of: "\r", with: " ")
-            .replacingOccurrences(of: "\n", with: " ")
+        var subject = render(version.subject, html: false)
+        if subject.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+            subject = subject.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        }
         let html = render(version.html, html: true)
         let text = version.text.map { render($0, html: false) }
 
