@@ -53,7 +53,45 @@ final class PoisonProjection: Projection {
     func reset(on connection: PostgresConnection) throws {}
 }
 
+/// Records the events it is handed; acts on `wanted` only.
+final class TypedProjection: Projection {
+    let name = "typed"
+    let eventTypes: Set<String>? = ["wanted"]
+    let seen = Mutex<[RecordedEvent]>([])
+    func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
+        seen.withLock { $0 += events }
+    }
+    func reset(on connection: PostgresConnection) throws {}
+}
+
 @Suite struct ProjectionRunnerTests {
+    @Test func aTypedProjectionGetsItsTypesWithTheirDataAndTheCheckpointPassesTheOthers() async throws {
+        let store = try await makeStore()
+        let projection = TypedProjection()
+        let runner = store.runner(for: projection, batchSize: 3)
+        runner.start()
+        for i in 0..<10 {
+            try await store.append(StreamAppend(tenant: "t", stream: "s\(i)", events: [event(i % 4 == 0 ? "wanted" : "other", ["n": .int(i)])]))
+        }
+        let last = try await store.pool.execute("SELECT max(position) FROM events")[0].int64(0) ?? 0
+        #expect(await eventually(timeout: .seconds(30)) { runner.progress.checkpoint.position == last })
+        let seen = projection.seen.withLock { $0 }
+        #expect(seen.map(\.stream) == ["s0", "s4", "s8"])
+        #expect(seen.map { $0.data["n"]?.intValue } == [0, 4, 8])
+        #expect(seen.allSatisfy { $0.type == "wanted" && $0.metadata["request_id"] == "r1" })
+        // The stored checkpoint moved too (standby replicas follow it).
+        let stored = try await store.pool.execute("SELECT position FROM projection_checkpoints WHERE name = 'typed'")
+        #expect(stored[0].int64(0) == last)
+        // And the reader without types still returns every event with its data.
+        let all = try await store.pool.withConnection { try EventReader.read(after: .start, limit: 100, on: $0) }
+        #expect(all.count == 10 && all.allSatisfy { $0.data["n"] != nil })
+        let typed = try await store.pool.withConnection { try EventReader.read(after: .start, limit: 100, types: ["wanted"], on: $0) }
+        #expect(typed.map(\.id) == all.map(\.id))
+        #expect(typed.filter { $0.data != .null }.count == 3)
+        runner.stop()
+        store.shutdown()
+    }
+
     func appliedCounts(_ store: EventStore, _ name: String) async throws -> (rows: Int, distinct: Int) {
         let r = try await store.pool.execute(
             "SELECT count(*), count(DISTINCT event_id) FROM applied WHERE projection = $1", [name])
