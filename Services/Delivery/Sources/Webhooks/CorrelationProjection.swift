@@ -25,12 +25,12 @@ final class CorrelationProjection: Projection {
         var providerID: String?
     }
 
-    /// Unmatched events first (in order), then one upsert of every log of the batch, then, only
-    /// when some pending event waits for a log, the per-log attach. Applying the unmatched
-    /// events first is equivalent: a pending row and a log meet whichever is written first.
     /// The types `apply` acts on (the runner skips the JSON of the others).
     let eventTypes: Set<String>? = CorrelationProjection.messageTypes.union([WebhookEvents.unmatched])
 
+    /// Unmatched events first (in order), then one upsert of every log of the batch, then, only
+    /// when some pending event waits for a log, the per-log attach. Applying the unmatched
+    /// events first is equivalent: a pending row and a log meet whichever is written first.
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         var order: [String] = []
         var logs: [String: LogKeys] = [:]
