@@ -24,4 +24,19 @@ import Testing
         }
         #expect(seen.count == 5_000)
     }
+
+    @Test func timeOrderedUUIDsAreVersion7IncreasingAndDistinct() {
+        var previous = RandomUUID.makeTimeOrdered()
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let ms = withUnsafeBytes(of: previous.uuid) { b in (0..<6).reduce(UInt64(0)) { $0 << 8 | UInt64(b[$1]) } }
+        #expect(ms + 1_000 > now && ms < now + 1_000)
+        for _ in 0..<10_000 {  // more than 4,096 in one millisecond, likely
+            let id = RandomUUID.makeTimeOrdered()
+            #expect(id.uuid.6 >> 4 == 7)
+            #expect(id.uuid.8 >> 6 == 0b10)
+            // Byte-wise (as PostgreSQL orders uuid), each id follows the previous one.
+            #expect(id.lowercaseText > previous.lowercaseText)
+            previous = id
+        }
+    }
 }
