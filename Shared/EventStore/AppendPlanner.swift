@@ -69,9 +69,25 @@ struct AppendPlanner {
         return keys
     }
 
+    /// Each unit's stream keys, stream by stream (each key hashed once, here).
+    static func keysByUnit(_ units: [[StreamAppend]]) -> [[StreamKey]] {
+        units.map { u in u.map { StreamKey(tenant: $0.tenant, stream: $0.stream) } }
+    }
+
+    /// The keys of `keysByUnit`, deduplicated, in first-seen order.
+    static func streamKeys(_ keysByUnit: [[StreamKey]]) -> [StreamKey] {
+        var seen = Set<StreamKey>()
+        var keys: [StreamKey] = []
+        for u in keysByUnit {
+            for k in u where seen.insert(k).inserted { keys.append(k) }
+        }
+        return keys
+    }
+
+    /// `keys`: `keysByUnit(units)` when the caller has it already.
     static func plan(
         units: [[StreamAppend]], existing: [UUID: ExistingEvent], heads: [StreamKey: Int64],
-        liveKeys: Set<UUID> = []
+        liveKeys: Set<UUID> = [], keys keysByUnit: [[StreamKey]]? = nil
     ) -> (outcomes: [Outcome], rows: [Row]) {
         var heads = heads
         var plannedIDs: [UUID: Int] = [:]
@@ -115,8 +131,8 @@ struct AppendPlanner {
             var previous: [(StreamKey, Int64?)] = []
             previous.reserveCapacity(unit.count)
             var refusal: AppendError?
-            for s in unit {
-                let k = StreamKey(tenant: s.tenant, stream: s.stream)
+            for (si, s) in unit.enumerated() {
+                let k = keysByUnit?[u][si] ?? StreamKey(tenant: s.tenant, stream: s.stream)
                 let old = heads[k]
                 let head = old ?? 0
                 if !s.expected.admits(head: head) {

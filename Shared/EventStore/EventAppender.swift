@@ -235,7 +235,8 @@ public final class EventAppender: @unchecked Sendable {
     /// come from a stale head: each of these plans the batch again from a full lookup.
     private func commit(_ batch: [Pending], on connection: PostgresConnection, trustCache: Bool) throws -> [Result<AppendResult, any Error>] {
         let units = batch.map { $0.unit }
-        let keys = AppendPlanner.streamKeys(units)
+        let keysByUnit = AppendPlanner.keysByUnit(units)
+        let keys = AppendPlanner.streamKeys(keysByUnit)
         let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap { $0.keyID } } }))
         var trustCache = trustCache
         while true {
@@ -258,7 +259,8 @@ public final class EventAppender: @unchecked Sendable {
                 known = try lookup(ids: ids, keys: keys, keyIDs: keyIDs, on: connection)
                 withLock { headCache.record(known.heads) }
             }
-            let (outcomes, rows) = AppendPlanner.plan(units: units, existing: known.existing, heads: known.heads, liveKeys: known.liveKeys)
+            let (outcomes, rows) = AppendPlanner.plan(
+                units: units, existing: known.existing, heads: known.heads, liveKeys: known.liveKeys, keys: keysByUnit)
             if !known.complete, outcomes.contains(where: { if case .refused(.wrongExpectedVersion) = $0 { true } else { false } }) {
                 trustCache = false  // maybe a stale head: decide from the database
                 continue
@@ -287,7 +289,7 @@ public final class EventAppender: @unchecked Sendable {
                 // The rows usually come back in the order they were planned; match on the id's
                 // text only when they do not.
                 let matchesInOrder = returned.count == rows.count
-                    && (0..<rows.count).allSatisfy { returned[$0, 0] == rows[$0].event.id.lowercaseText }
+                    && (0..<rows.count).allSatisfy { i in returned[i, 0].map { rows[i].event.id.isSpelled($0) } ?? false }
                 if matchesInOrder {
                     for i in 0..<rows.count { inserted[i] = (Int64(returned[i, 1] ?? "") ?? 0, UInt64(returned[i, 2] ?? "") ?? 0) }
                 } else {

@@ -45,6 +45,12 @@ public final class PersonalDataVault: Sendable {
         return Self.subjectText(h.authenticationCode(for: Array(subject.utf8)))
     }
 
+    /// The subject hashes of many subjects, in order, when the tenant's key is already in memory.
+    public func cachedSubjectHashes(tenant: String, subjects: [String]) -> [String]? {
+        guard let h = tenantHashers.withLock({ $0[tenant] }) else { return nil }
+        return h.authenticationCodes(forUTF8: subjects).map(Self.subjectText)
+    }
+
     /// The first 16 bytes of a MAC as 32 lowercase hex digits (written directly: the generic
     /// `hexString` over a slice showed in profiles of ingest).
     static func subjectText(_ mac: [UInt8]) -> String {

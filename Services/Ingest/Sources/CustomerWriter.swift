@@ -41,12 +41,18 @@ struct CustomerWriter: Sendable {
     /// cached yet), so that a batch of operations neither hashes an id twice nor fetches or
     /// creates keys one by one. Returns customer id → subject hash.
     func prefetchKeys(tenant: String, customerIDs: [String]) async throws -> [String: String] {
+        var seen = Set<String>()
+        let ids = customerIDs.filter { seen.insert($0).inserted }
         var subjectOf: [String: String] = [:]
+        subjectOf.reserveCapacity(ids.count)
+        if let hashes = vault.cachedSubjectHashes(tenant: tenant, subjects: ids) {
+            for (id, s) in zip(ids, hashes) { subjectOf[id] = s }
+        } else {
+            for id in ids { subjectOf[id] = try await subject(tenant: tenant, id) }
+        }
         var subjects: [String] = []
-        for id in customerIDs where subjectOf[id] == nil {
-            let s = try await subject(tenant: tenant, id)
-            subjectOf[id] = s
-            if sealing == .encrypted, vault.cachedKeyForWriting(tenant: tenant, subjectHash: s) == nil { subjects.append(s) }
+        if sealing == .encrypted {
+            for s in subjectOf.values where vault.cachedKeyForWriting(tenant: tenant, subjectHash: s) == nil { subjects.append(s) }
         }
         guard !subjects.isEmpty else { return subjectOf }
         let vault = self.vault
