@@ -10,6 +10,11 @@ import Testing
         }
         let fixed = UUID(uuidString: "00FF10AB-0000-4FFF-8000-ABCDEF012345")!
         #expect(fixed.lowercaseText == "00ff10ab-0000-4fff-8000-abcdef012345")
+        #expect(fixed.isSpelled("00ff10ab-0000-4fff-8000-abcdef012345"))
+        #expect(!fixed.isSpelled("00FF10AB-0000-4FFF-8000-ABCDEF012345"))
+        #expect(!fixed.isSpelled("00ff10ab-0000-4fff-8000-abcdef012346"))
+        #expect(!fixed.isSpelled("00ff10ab00000-4fff-8000-abcdef012345"))
+        #expect(!fixed.isSpelled("00ff10ab-0000-4fff-8000-abcdef01234"))
     }
 }
 
