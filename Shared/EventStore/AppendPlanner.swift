@@ -4,9 +4,28 @@ import Foundation
 /// event ids that already exist and each stream's current version, decide which rows to insert
 /// and what each append's outcome is. A refused append never spoils its neighbours.
 struct AppendPlanner {
+    /// A stream's identity. Its hash is computed once, when the key is made: a batch looks each
+    /// stream up in several dictionaries, and hashing both strings every time showed in
+    /// profiles of batch appends.
     struct StreamKey: Hashable {
         let tenant: String
         let stream: String
+        private let hash: Int
+
+        init(tenant: String, stream: String) {
+            self.tenant = tenant
+            self.stream = stream
+            var h = Hasher()
+            h.combine(tenant)
+            h.combine(stream)
+            hash = h.finalize()
+        }
+
+        static func == (a: StreamKey, b: StreamKey) -> Bool {
+            a.hash == b.hash && a.tenant == b.tenant && a.stream == b.stream
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     }
 
     struct ExistingEvent {
@@ -22,9 +41,11 @@ struct AppendPlanner {
         let unit: Int
         let streamIndex: Int
         let event: NewEvent
-        let tenant: String
-        let stream: String
+        let key: StreamKey
         let version: Int64
+
+        var tenant: String { key.tenant }
+        var stream: String { key.stream }
     }
 
     enum Outcome {
@@ -48,9 +69,25 @@ struct AppendPlanner {
         return keys
     }
 
+    /// Each unit's stream keys, stream by stream (each key hashed once, here).
+    static func keysByUnit(_ units: [[StreamAppend]]) -> [[StreamKey]] {
+        units.map { u in u.map { StreamKey(tenant: $0.tenant, stream: $0.stream) } }
+    }
+
+    /// The keys of `keysByUnit`, deduplicated, in first-seen order.
+    static func streamKeys(_ keysByUnit: [[StreamKey]]) -> [StreamKey] {
+        var seen = Set<StreamKey>()
+        var keys: [StreamKey] = []
+        for u in keysByUnit {
+            for k in u where seen.insert(k).inserted { keys.append(k) }
+        }
+        return keys
+    }
+
+    /// `keys`: `keysByUnit(units)` when the caller has it already.
     static func plan(
         units: [[StreamAppend]], existing: [UUID: ExistingEvent], heads: [StreamKey: Int64],
-        liveKeys: Set<UUID> = []
+        liveKeys: Set<UUID> = [], keys keysByUnit: [[StreamKey]]? = nil
     ) -> (outcomes: [Outcome], rows: [Row]) {
         var heads = heads
         var plannedIDs: [UUID: Int] = [:]
@@ -59,7 +96,7 @@ struct AppendPlanner {
         outcomes.reserveCapacity(units.count)
 
         for (u, unit) in units.enumerated() {
-            let ids = unit.flatMap { $0.events.map(\.id) }
+            let ids = unit.flatMap { $0.events.map { $0.id } }
             if ids.isEmpty {
                 outcomes.append(.refused(.invalid("nothing to append")))
                 continue
@@ -85,31 +122,40 @@ struct AppendPlanner {
                 outcomes.append(.refused(.keyDestroyed))
                 continue
             }
-            // Check every stream of the unit before planning any row (all or nothing).
-            var local = [StreamKey: Int64]()
+            // Check every stream of the unit before planning any row (all or nothing): advance
+            // `heads` stream by stream, and put back what was changed if one is refused.
+            var firstVersions: [Int64] = []
+            firstVersions.reserveCapacity(unit.count)
+            var keys: [StreamKey] = []
+            keys.reserveCapacity(unit.count)
+            var previous: [(StreamKey, Int64?)] = []
+            previous.reserveCapacity(unit.count)
             var refusal: AppendError?
-            for s in unit {
-                let k = StreamKey(tenant: s.tenant, stream: s.stream)
-                let head = local[k] ?? heads[k] ?? 0
+            for (si, s) in unit.enumerated() {
+                let k = keysByUnit?[u][si] ?? StreamKey(tenant: s.tenant, stream: s.stream)
+                let old = heads[k]
+                let head = old ?? 0
                 if !s.expected.admits(head: head) {
                     refusal = .wrongExpectedVersion(stream: s.stream, expected: s.expected, actual: head)
                     break
                 }
-                local[k] = head + Int64(s.events.count)
+                previous.append((k, old))
+                keys.append(k)
+                firstVersions.append(head + 1)
+                heads[k] = head + Int64(s.events.count)
             }
             if let refusal {
+                for (k, old) in previous.reversed() { heads[k] = old }
                 outcomes.append(.refused(refusal))
                 continue
             }
             for (si, s) in unit.enumerated() {
-                let k = StreamKey(tenant: s.tenant, stream: s.stream)
-                var version = heads[k] ?? 0
+                var version = firstVersions[si]
                 for e in s.events {
-                    version += 1
-                    rows.append(Row(unit: u, streamIndex: si, event: e, tenant: s.tenant, stream: s.stream, version: version))
+                    rows.append(Row(unit: u, streamIndex: si, event: e, key: keys[si], version: version))
                     plannedIDs[e.id] = u
+                    version += 1
                 }
-                heads[k] = version
             }
             outcomes.append(.insert)
         }

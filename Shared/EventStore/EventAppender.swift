@@ -204,11 +204,11 @@ public final class EventAppender: @unchecked Sendable {
               FROM unnest($2::text[], $3::text[]) AS k(tenant, stream)
             UNION ALL
             SELECT 'key', key_id::text, NULL, NULL, NULL, NULL, NULL
-              FROM subject_keys WHERE key_id = ANY($4::uuid[])
+              FROM subject_keys WHERE key_id IN (SELECT unnest($4::uuid[]))
             """,
             [
-                PostgresArray(ids.map { $0.lowercaseText }), PostgresArray(keys.map { $0.tenant }),
-                PostgresArray(keys.map { $0.stream }), PostgresArray(keyIDs.map { $0.lowercaseText }),
+                PostgresBinaryArray(uuids: ids), PostgresBinaryArray(texts: keys.map { $0.tenant }),
+                PostgresBinaryArray(texts: keys.map { $0.stream }), PostgresBinaryArray(uuids: keyIDs),
             ])
         for r in rows.rows {
             switch r[0] {
@@ -235,8 +235,9 @@ public final class EventAppender: @unchecked Sendable {
     /// come from a stale head: each of these plans the batch again from a full lookup.
     private func commit(_ batch: [Pending], on connection: PostgresConnection, trustCache: Bool) throws -> [Result<AppendResult, any Error>] {
         let units = batch.map { $0.unit }
-        let keys = AppendPlanner.streamKeys(units)
-        let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap(\.keyID) } }))
+        let keysByUnit = AppendPlanner.keysByUnit(units)
+        let keys = AppendPlanner.streamKeys(keysByUnit)
+        let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap { $0.keyID } } }))
         var trustCache = trustCache
         while true {
             var known: Known
@@ -258,7 +259,8 @@ public final class EventAppender: @unchecked Sendable {
                 known = try lookup(ids: ids, keys: keys, keyIDs: keyIDs, on: connection)
                 withLock { headCache.record(known.heads) }
             }
-            let (outcomes, rows) = AppendPlanner.plan(units: units, existing: known.existing, heads: known.heads, liveKeys: known.liveKeys)
+            let (outcomes, rows) = AppendPlanner.plan(
+                units: units, existing: known.existing, heads: known.heads, liveKeys: known.liveKeys, keys: keysByUnit)
             if !known.complete, outcomes.contains(where: { if case .refused(.wrongExpectedVersion) = $0 { true } else { false } }) {
                 trustCache = false  // maybe a stale head: decide from the database
                 continue
@@ -266,12 +268,11 @@ public final class EventAppender: @unchecked Sendable {
             // Positions and transaction ids by row index, matched on the id's text.
             var inserted = [(position: Int64, tx: UInt64)](repeating: (0, 0), count: rows.count)
             if !rows.isEmpty {
-                let needed = Set(rows.compactMap(\.event.keyID))
-                let idTexts = rows.map { $0.event.id.lowercaseText }
+                let needed = Set(rows.compactMap { $0.event.keyID })
                 let returned = try connection.execute(
                     """
                     WITH locked AS (
-                        SELECT key_id FROM subject_keys WHERE key_id = ANY($8::uuid[]) FOR SHARE
+                        SELECT k.key_id FROM subject_keys k WHERE k.key_id IN (SELECT unnest($8::uuid[])) FOR SHARE OF k
                     ), ins AS (
                         INSERT INTO events (event_id, tenant, stream, version, type, data, metadata)
                         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[])
@@ -280,30 +281,27 @@ public final class EventAppender: @unchecked Sendable {
                     )
                     SELECT event_id, position, tx_id::text AS tx_text, (SELECT pg_notify($10, '')) IS NULL FROM ins
                     """,
-                    [
-                        PostgresArray(idTexts),
-                        PostgresArray(rows.map { $0.tenant }),
-                        PostgresArray(rows.map { $0.stream }),
-                        PostgresArray(rows.map { String($0.version) }),
-                        PostgresArray(rows.map { $0.event.type }),
-                        PostgresArray(rows.map { $0.event.dataText }),
-                        PostgresArray(rows.map { $0.event.metadataText }),
-                        PostgresArray(needed.map { $0.lowercaseText }),
-                        needed.count,
-                        configuration.notifyChannel,
-                    ])
+                    Self.insertParameters(rows, neededKeys: needed) + [needed.count, configuration.notifyChannel])
                 if returned.isEmpty {  // a key was destroyed meanwhile: plan again
                     trustCache = false
                     continue
                 }
-                var rowOf = [String: Int](minimumCapacity: rows.count)
-                for (i, t) in idTexts.enumerated() { rowOf[t] = i }
-                for r in returned.rows {
-                    guard let t = r[0], let i = rowOf[t] else { continue }
-                    inserted[i] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
+                // The rows usually come back in the order they were planned; match on the id's
+                // text only when they do not.
+                let matchesInOrder = returned.count == rows.count
+                    && (0..<rows.count).allSatisfy { i in returned[i, 0].map { rows[i].event.id.isSpelled($0) } ?? false }
+                if matchesInOrder {
+                    for i in 0..<rows.count { inserted[i] = (Int64(returned[i, 1] ?? "") ?? 0, UInt64(returned[i, 2] ?? "") ?? 0) }
+                } else {
+                    var rowOf = [String: Int](minimumCapacity: rows.count)
+                    for (i, r) in rows.enumerated() { rowOf[r.event.id.lowercaseText] = i }
+                    for r in returned.rows {
+                        guard let t = r[0], let i = rowOf[t] else { continue }
+                        inserted[i] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
+                    }
                 }
                 var written: [AppendPlanner.StreamKey: Int64] = [:]
-                for r in rows { written[.init(tenant: r.tenant, stream: r.stream)] = r.version }
+                for r in rows { written[r.key] = r.version }
                 withLock { headCache.record(written) }
             }
 
@@ -338,5 +336,42 @@ public final class EventAppender: @unchecked Sendable {
             }
             return results
         }
+    }
+
+    /// Parameters $1...$8 of the INSERT, as binary arrays: no text literal to build on this side
+    /// and no `array_in` parsing on the server's.
+    static func insertParameters(_ rows: [AppendPlanner.Row], neededKeys: Set<UUID>) -> [any PostgresEncodable] {
+        var tenantBytes = 0
+        var streamBytes = 0
+        var typeBytes = 0
+        var dataBytes = 0
+        var metadataBytes = 0
+        for r in rows {
+            tenantBytes += r.tenant.utf8.count
+            streamBytes += r.stream.utf8.count
+            typeBytes += r.event.type.utf8.count
+            dataBytes += r.event.dataBytes.count
+            metadataBytes += r.event.metadataBytes.count
+        }
+        let n = rows.count
+        var ids = PostgresBinaryArray(.uuid, reservingBytes: n * 20)
+        var tenants = PostgresBinaryArray(.text, reservingBytes: n * 4 + tenantBytes)
+        var streams = PostgresBinaryArray(.text, reservingBytes: n * 4 + streamBytes)
+        var versions = PostgresBinaryArray(.int8, reservingBytes: n * 12)
+        var types = PostgresBinaryArray(.text, reservingBytes: n * 4 + typeBytes)
+        var data = PostgresBinaryArray(.json, reservingBytes: n * 4 + dataBytes)
+        var metadata = PostgresBinaryArray(.json, reservingBytes: n * 4 + metadataBytes)
+        for r in rows {
+            ids.append(r.event.id)
+            tenants.append(r.tenant)
+            streams.append(r.stream)
+            versions.append(r.version)
+            types.append(r.event.type)
+            data.append(utf8: r.event.dataBytes)
+            metadata.append(utf8: r.event.metadataBytes)
+        }
+        var keys = PostgresBinaryArray(.uuid, reservingBytes: neededKeys.count * 20)
+        for k in neededKeys { keys.append(k) }
+        return [ids, tenants, streams, versions, types, data, metadata, keys]
     }
 }

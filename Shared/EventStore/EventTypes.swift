@@ -2,26 +2,48 @@ import Foundation
 import JSON
 
 /// An event to append. Data and metadata are serialized once, by the caller.
+///
+/// The fields live in one shared, immutable box: an event is copied into streams, units and
+/// planned rows on its way to the database, and one reference costs less to copy than seven.
 public struct NewEvent: Sendable {
-    public let id: UUID
-    public let type: String
-    public let data: JSON
-    public let metadata: JSON
+    final class Storage: Sendable {
+        let id: UUID
+        let type: String
+        let data: JSON
+        let metadata: JSON
+        let keyID: UUID?
+        /// The compact JSON of `data` and `metadata`, serialized once (UTF-8).
+        let dataBytes: [UInt8]
+        let metadataBytes: [UInt8]
+
+        init(id: UUID, type: String, data: JSON, metadata: JSON, keyID: UUID?) {
+            self.id = id
+            self.type = type
+            self.data = data
+            self.metadata = metadata
+            self.keyID = keyID
+            self.dataBytes = data.bytes
+            self.metadataBytes = metadata.bytes
+        }
+    }
+
+    let storage: Storage
+
+    public var id: UUID { storage.id }
+    public var type: String { storage.type }
+    public var data: JSON { storage.data }
+    public var metadata: JSON { storage.metadata }
     /// The personal-data key the event's sealed part is encrypted with. The append is refused
     /// (`AppendError.keyDestroyed`) when that key no longer exists, so nothing is ever written
     /// under a key that an erasure destroyed.
-    public let keyID: UUID?
-    let dataText: String
-    let metadataText: String
+    public var keyID: UUID? { storage.keyID }
+    var dataBytes: [UInt8] { storage.dataBytes }
+    var metadataBytes: [UInt8] { storage.metadataBytes }
 
-    public init(id: UUID = RandomUUID.make(), type: String, data: JSON, metadata: JSON = .object([:]), keyID: UUID? = nil) {
-        self.id = id
-        self.type = type
-        self.data = data
-        self.metadata = metadata
-        self.keyID = keyID
-        self.dataText = data.text
-        self.metadataText = metadata.text
+    public init(
+        id: UUID = RandomUUID.makeTimeOrdered(), type: String, data: JSON, metadata: JSON = .object([:]), keyID: UUID? = nil
+    ) {
+        storage = Storage(id: id, type: type, data: data, metadata: metadata, keyID: keyID)
     }
 }
 

@@ -2,7 +2,7 @@ extension JSON {
     /// The compact JSON text of this value, as UTF-8 bytes.
     public var bytes: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64)
+        out.reserveCapacity(256)
         write(into: &out)
         return out
     }

@@ -2,8 +2,9 @@ import CLibPQ
 import Foundation
 
 /// One libpq connection, used by one thread at a time (the pool's worker threads or a dedicated
-/// thread such as the event store's committer). Statements travel with text-format parameters,
-/// so every value is a parameter and never spliced into SQL.
+/// thread such as the event store's committer). Statements travel with text-format parameters
+/// (binary for `PostgresBinaryEncodable` ones, such as `PostgresBinaryArray`), so every value is
+/// a parameter and never spliced into SQL.
 ///
 /// Data statements (`SELECT`, `WITH`, `INSERT`, `UPDATE`, `DELETE`, or any statement with
 /// parameters) are prepared on first use and then executed by name (`PQexecPrepared`): parsing
@@ -74,17 +75,49 @@ public final class PostgresConnection {
     @discardableResult
     public func execute(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws(PostgresError) -> PostgresRows {
         guard let handle else { throw PostgresError(code: .unavailable) }
-        let texts = parameters.map(\.postgresText)
-        for t in texts {
-            guard var t else { continue }
-            if t.withUTF8({ b in b.baseAddress.map { memchr($0, 0, b.count) != nil } ?? false }) { throw PostgresError(code: .invalidParameter) }
-        }
-        let statementName = try preparedName(for: sql, parameterCount: texts.count, handle: handle)
-        let result: OpaquePointer? = withCStrings(texts) { pointers in
-            if let statementName {
-                return PQexecPrepared(handle, statementName, Int32(pointers.count), pointers, nil, nil, 0)
+        // Each parameter as a malloc'd buffer (text NUL-terminated; binary with its length).
+        var values: [UnsafeMutablePointer<CChar>?] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        values.reserveCapacity(parameters.count)
+        defer { for p in values { free(p) } }
+        var anyBinary = false
+        for p in parameters {
+            if let b = p as? any PostgresBinaryEncodable {
+                let bytes = try b.postgresBinary()
+                let buffer = malloc(max(1, bytes.count))!.assumingMemoryBound(to: CChar.self)
+                bytes.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                values.append(buffer)
+                lengths.append(Int32(bytes.count))
+                formats.append(1)
+                anyBinary = true
+                continue
             }
-            return PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+            guard var t = p.postgresText else {
+                values.append(nil)
+                lengths.append(0)
+                formats.append(0)
+                continue
+            }
+            if t.withUTF8({ b in b.baseAddress.map { memchr($0, 0, b.count) != nil } ?? false }) { throw PostgresError(code: .invalidParameter) }
+            values.append(strdup(t)!)
+            lengths.append(0)
+            formats.append(0)
+        }
+        let statementName = try preparedName(for: sql, parameterCount: values.count, handle: handle)
+        let result: OpaquePointer? = values.withUnsafeBufferPointer { v in
+            v.withMemoryRebound(to: UnsafePointer<CChar>?.self) { pointers in
+                lengths.withUnsafeBufferPointer { l in
+                    formats.withUnsafeBufferPointer { f in
+                        let lp = anyBinary ? l.baseAddress : nil
+                        let fp = anyBinary ? f.baseAddress : nil
+                        if let statementName {
+                            return PQexecPrepared(handle, statementName, Int32(pointers.count), pointers.baseAddress, lp, fp, 0)
+                        }
+                        return PQexecParams(handle, sql, Int32(pointers.count), nil, pointers.baseAddress, lp, fp, 0)
+                    }
+                }
+            }
         }
         do {
             return try rows(from: result, handle: handle)
@@ -180,14 +213,5 @@ public final class PostgresConnection {
             PQfreemem(n)
         }
         return out
-    }
-}
-
-/// Calls `body` with C strings for each optional text (nil stays a null pointer).
-private func withCStrings<R>(_ texts: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-    var storage: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0)! } }
-    defer { for p in storage { free(p) } }
-    return storage.withUnsafeMutableBufferPointer { buffer in
-        body(buffer.map { $0.map { UnsafePointer($0) } })
     }
 }

@@ -22,7 +22,9 @@ public final class PersonalDataVault: Sendable {
 
     public let masterKeys: MasterKeyring
     private let tenantHashers = Mutex<[String: HMACSHA256]>([:])
-    private let writeKeys = Mutex<[String: SubjectKey]>([:])
+    /// Writing keys by tenant, then subject hash (two lookups instead of building a combined
+    /// key string for every sealed event).
+    private let writeKeys = Mutex<[String: [String: SubjectKey]]>([:])
     private let readKeys = Mutex<[UUID: SymmetricKey]>([:])
 
     public init(masterKeys: MasterKeyring) {
@@ -43,6 +45,12 @@ public final class PersonalDataVault: Sendable {
         return Self.subjectText(h.authenticationCode(for: Array(subject.utf8)))
     }
 
+    /// The subject hashes of many subjects, in order, when the tenant's key is already in memory.
+    public func cachedSubjectHashes(tenant: String, subjects: [String]) -> [String]? {
+        guard let h = tenantHashers.withLock({ $0[tenant] }) else { return nil }
+        return h.authenticationCodes(forUTF8: subjects).map(Self.subjectText)
+    }
+
     /// The first 16 bytes of a MAC as 32 lowercase hex digits (written directly: the generic
     /// `hexString` over a slice showed in profiles of ingest).
     static func subjectText(_ mac: [UInt8]) -> String {
@@ -60,7 +68,7 @@ public final class PersonalDataVault: Sendable {
 
     /// The subject's writing key when it is already in memory.
     public func cachedKeyForWriting(tenant: String, subjectHash: String) -> SubjectKey? {
-        writeKeys.withLock { $0[tenant + "\u{0}" + subjectHash] }
+        writeKeys.withLock { $0[tenant]?[subjectHash] }
     }
 
     private func tenantHasher(_ tenant: String, on connection: PostgresConnection) throws -> HMACSHA256 {
@@ -81,8 +89,7 @@ public final class PersonalDataVault: Sendable {
 
     /// The live key of a subject, created when it has none (after an erasure, a new one).
     public func keyForWriting(tenant: String, subjectHash: String, on connection: PostgresConnection) throws -> SubjectKey {
-        let cacheKey = tenant + "\u{0}" + subjectHash
-        if let k = writeKeys.withLock({ $0[cacheKey] }) { return k }
+        if let k = writeKeys.withLock({ $0[tenant]?[subjectHash] }) { return k }
         let candidate = SymmetricKey.generate()
         try connection.execute(
             """
@@ -95,7 +102,7 @@ public final class PersonalDataVault: Sendable {
             throw PostgresError(code: .serverError)
         }
         let key = SubjectKey(id: id, key: try masterKeys.unwrap(wrapped))
-        writeKeys.withLock { $0[cacheKey] = key }
+        writeKeys.withLock { $0[tenant, default: [:]][subjectHash] = key }
         readKeys.withLock { $0[id] = key.key }
         return key
     }
@@ -109,7 +116,7 @@ public final class PersonalDataVault: Sendable {
         var missing: [String] = []
         writeKeys.withLock { cache in
             for s in Set(subjectHashes) {
-                if let k = cache[tenant + "\u{0}" + s] { found[s] = k } else { missing.append(s) }
+                if let k = cache[tenant]?[s] { found[s] = k } else { missing.append(s) }
             }
         }
         // In a stable order: concurrent batches creating the same keys then wait for each other
@@ -135,7 +142,7 @@ public final class PersonalDataVault: Sendable {
         for r in rows.rows {
             guard let subject = r[0], let id = r[1].flatMap(UUID.init(uuidString:)), let w = r.bytes(2) else { continue }
             let key = SubjectKey(id: id, key: try masterKeys.unwrap(w))
-            writeKeys.withLock { $0[tenant + "\u{0}" + subject] = key }
+            writeKeys.withLock { $0[tenant, default: [:]][subject] = key }
             readKeys.withLock { $0[id] = key.key }
             found[subject] = key
         }
@@ -145,7 +152,7 @@ public final class PersonalDataVault: Sendable {
 
     /// Forgets a cached writing key (after the appender refused it as destroyed).
     public func forgetWritingKey(tenant: String, subjectHash: String) {
-        _ = writeKeys.withLock { $0.removeValue(forKey: tenant + "\u{0}" + subjectHash) }
+        _ = writeKeys.withLock { $0[tenant]?.removeValue(forKey: subjectHash) }
     }
 
     /// The key with `id`, or nil when it was destroyed.
@@ -191,8 +198,14 @@ public final class PersonalDataVault: Sendable {
         return try JSON.parse(plain)
     }
 
+    /// `tenant|key id`, built from bytes (no string interpolation per sealed event).
     static func aad(tenant: String, keyID: UUID) -> [UInt8] {
-        Array("\(tenant)|\(keyID.lowercaseText)".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(tenant.utf8.count + 37)
+        out.append(contentsOf: tenant.utf8)
+        out.append(UInt8(ascii: "|"))
+        out.append(contentsOf: keyID.lowercaseText.utf8)
+        return out
     }
 
     // MARK: Master key rotation

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Crypto
@@ -21,6 +22,16 @@ import Testing
         #expect(Base64.decode("Zm8") == nil)
         #expect(Base64.decode("Zm9v!mFy") == nil)
         #expect(Base64.decode("") == [])
+    }
+
+    @Test func encodingMatchesFoundationForEveryLengthAndTail() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<100 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString())
+            #expect(Base64.encode(bytes[...]) == Data(bytes).base64EncodedString())
+            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+        }
     }
 
     @Test func urlVariant() {

@@ -26,6 +26,14 @@ import Testing
                 == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
     }
 
+    @Test func batchOfStringsMatchesOneByOne() {
+        let mac = HMACSHA256(key: key2)
+        let messages = ["what do ya want for nothing?", "", "é ✓", String(repeating: "x", count: 300)]
+        #expect(mac.authenticationCodes(forUTF8: messages) == messages.map { mac.authenticationCode(for: Array($0.utf8)) })
+        #expect(mac.authenticationCodes(forUTF8: [messages[0]])[0].hexString == expected2)
+        #expect(mac.authenticationCodes(forUTF8: []).isEmpty)
+    }
+
     @Test func reusableKeyGivesSameAnswerOnEveryCall() {
         let mac = HMACSHA256(key: key2)
         for _ in 0..<3 {

@@ -37,19 +37,28 @@ struct CustomerWriter: Sendable {
         return .object(m)
     }
 
-    /// The writing keys of many customers at once (one round trip for those not cached yet), so
-    /// that a batch of operations does not fetch or create them one by one.
-    func prefetchKeys(tenant: String, customerIDs: [String]) async throws {
-        guard sealing == .encrypted else { return }
-        var subjects: [String] = []
-        for id in Set(customerIDs) {
-            let s = try await subject(tenant: tenant, id)
-            if vault.cachedKeyForWriting(tenant: tenant, subjectHash: s) == nil { subjects.append(s) }
+    /// The subjects of many customers, and their writing keys (one round trip for those not
+    /// cached yet), so that a batch of operations neither hashes an id twice nor fetches or
+    /// creates keys one by one. Returns customer id → subject hash.
+    func prefetchKeys(tenant: String, customerIDs: [String]) async throws -> [String: String] {
+        var seen = Set<String>()
+        let ids = customerIDs.filter { seen.insert($0).inserted }
+        var subjectOf: [String: String] = [:]
+        subjectOf.reserveCapacity(ids.count)
+        if let hashes = vault.cachedSubjectHashes(tenant: tenant, subjects: ids) {
+            for (id, s) in zip(ids, hashes) { subjectOf[id] = s }
+        } else {
+            for id in ids { subjectOf[id] = try await subject(tenant: tenant, id) }
         }
-        guard !subjects.isEmpty else { return }
+        var subjects: [String] = []
+        if sealing == .encrypted {
+            for s in subjectOf.values where vault.cachedKeyForWriting(tenant: tenant, subjectHash: s) == nil { subjects.append(s) }
+        }
+        guard !subjects.isEmpty else { return subjectOf }
         let vault = self.vault
         let missing = subjects
         _ = try await app.store.pool.withConnection { try vault.keysForWriting(tenant: tenant, subjectHashes: missing, on: $0) }
+        return subjectOf
     }
 
     /// A sealed event for `subject`'s stream.
@@ -69,10 +78,11 @@ struct CustomerWriter: Sendable {
         return NewEvent(id: id, type: type, data: .object(data), metadata: metadata(request, tenant: tenant, keyID: key.id), keyID: key.id)
     }
 
+    /// `subject`: the customer's subject hash when the caller already has it (batches).
     func upsert(
-        _ u: CustomerUpsert, source: String, tenant: String, eventID: UUID, request: HTTPRequest
+        _ u: CustomerUpsert, source: String, tenant: String, eventID: UUID, request: HTTPRequest, subject: String? = nil
     ) async throws -> StreamAppend {
-        let subject = try await self.subject(tenant: tenant, u.id)
+        let subject = if let subject { subject } else { try await self.subject(tenant: tenant, u.id) }
         let event = try await sealedEvent(
             type: EventCatalog.customerUpserted, id: eventID, tenant: tenant, subject: subject,
             clear: ["source": .string(source), "occurred_at": .int64(Self.nowMilliseconds())], personal: u.sealedPart,
@@ -80,8 +90,10 @@ struct CustomerWriter: Sendable {
         return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
     }
 
-    func track(_ t: TrackedEvent, tenant: String, eventID: UUID, request: HTTPRequest) async throws -> StreamAppend {
-        let subject = try await self.subject(tenant: tenant, t.customerID)
+    func track(
+        _ t: TrackedEvent, tenant: String, eventID: UUID, request: HTTPRequest, subject: String? = nil
+    ) async throws -> StreamAppend {
+        let subject = if let subject { subject } else { try await self.subject(tenant: tenant, t.customerID) }
         let id = t.clientEventID.map { DeterministicID.uuid("track|\(tenant)|\(subject)|\($0)") } ?? eventID
         let event = try await sealedEvent(
             type: EventCatalog.customerEventTracked, id: id, tenant: tenant, subject: subject,

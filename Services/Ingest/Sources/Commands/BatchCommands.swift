@@ -41,10 +41,10 @@ enum BatchCommands {
 
     static func parseOperation(_ item: JSON) throws(IngestValidationError) -> BatchOperation {
         guard let op = item.objectValue else { throw IngestValidationError("operation must be an object") }
-        for key in op.keys where !allowedFields.contains(key) { throw IngestValidationError("unknown field \(key)") }
+        for (key, _) in op where !allowedFields.contains(key) { throw IngestValidationError("unknown field \(key)") }
         guard op["type"]?.stringValue == "person" else { throw IngestValidationError("type must be person") }
         guard let identifiers = op["identifiers"]?.objectValue else { throw IngestValidationError("identifiers.id is required") }
-        for key in identifiers.keys where key != "id" && key != "email" {
+        for (key, _) in identifiers where key != "id" && key != "email" {
             throw IngestValidationError("unknown identifier \(key)")
         }
         guard let idValue = identifiers["id"], let id = idValue.stringValue ?? idValue.numberText else {

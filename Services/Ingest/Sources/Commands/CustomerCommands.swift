@@ -110,8 +110,11 @@ enum CustomerCommands {
             }
             clientID = s
         }
-        for key in object.keys where !["name", "data", "timestamp", "id"].contains(key) {
-            throw IngestValidationError("unknown field \(key)")
+        for (key, _) in object {
+            switch key {
+            case "name", "data", "timestamp", "id": continue
+            default: throw IngestValidationError("unknown field \(key)")
+            }
         }
         return TrackedEvent(customerID: id, name: name, data: data, timestampMilliseconds: timestamp, clientEventID: clientID)
     }

@@ -32,7 +32,7 @@ struct BatchRoutes: Sendable {
 
     func apply(_ ops: [BatchOperation], request: HTTPRequest, tenant: String) async throws -> HTTPResponse {
         try await app.idempotency.run(request, tenant: tenant) { identity in
-            try await writer.prefetchKeys(
+            let subjects = try await writer.prefetchKeys(
                 tenant: tenant,
                 customerIDs: ops.compactMap {
                     if case .delete = $0 { return nil }
@@ -46,9 +46,13 @@ struct BatchRoutes: Sendable {
                     switch op {
                     case .identify(let u):
                         units.append(
-                            try await writer.upsert(u, source: "customerio", tenant: tenant, eventID: identity.newEventID(i), request: request))
+                            try await writer.upsert(
+                                u, source: "customerio", tenant: tenant, eventID: identity.newEventID(i), request: request,
+                                subject: subjects[u.id]))
                     case .event(let e):
-                        units.append(try await writer.track(e, tenant: tenant, eventID: identity.newEventID(i), request: request))
+                        units.append(
+                            try await writer.track(
+                                e, tenant: tenant, eventID: identity.newEventID(i), request: request, subject: subjects[e.customerID]))
                     case .delete(let id):
                         guard let erasure = try await writer.erasure(
                             customerID: id, tenant: tenant, eventID: { identity.newEventID(i, salt: "delete\($0)") }, request: request)
