@@ -15,9 +15,10 @@
 #            the table (SCALE_SIZES overrides the list)
 #   query    GET /logs/{id}, /logs/{id}/events, /customers/{email}, /customers/{email}/logs,
 #            /v1/Email/ pages
-#   delivery POST /v1/Email/ (100 messages a request) accepted durably
-# The deeper per-service benchmarks (the Hummingbird peer side by side,
-# end-to-end delivery to an SMTP sink, SendGrid batches) have their own scripts beside this one.
+#   delivery POST /v1/Email/ (100 messages a request) accepted durably, then end to end to an
+#            SMTP sink (aiosmtpd and the fast sink; bench/delivery/run.py), in delivery-<time>.jsonl
+# The deeper per-service benchmarks (the Hummingbird peer side by side, SendGrid batches) have
+# their own scripts beside this one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}; large=${2:-1000000}
@@ -130,6 +131,12 @@ for n in ${SCALE_SIZES:-10000 100000 $large}; do
   stop "$delivery"
 done
 
+echo "== delivery end to end to an SMTP sink (bench/delivery/run.py)" >&2
+delivery_out=bench/results/delivery-$stamp.jsonl; : > "$delivery_out"
+for sink in aiosmtpd fast; do
+  python3 bench/delivery/run.py --binary "$bin/delivery" --requests 60 --sink "$sink" --out "$delivery_out" >&2
+done
+
 md=bench/results/run-$stamp.md
 {
   echo "# bench/run-all.sh $secs $large — $stamp"
@@ -144,6 +151,17 @@ md=bench/results/run-$stamp.md
   echo "GET /api/v1/customers/{id}/events, no consistency token; one probe every 20 ms under paced load):"
   echo
   bench/projection/lag.py --markdown "$lag_out"
+  echo
+  echo "Delivery end to end (bench/delivery/run.py --requests 60: 6,000 messages; the sink's ceiling"
+  echo "measured alone first; CPU ms per message over the whole run):"
+  echo
+  echo "| sink | sink alone msg/s | accepted msg/s | end to end msg/s | CPU ms/msg delivery / PostgreSQL / sink |"
+  echo "|---|---|---|---|---|"
+  python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line); c = r["cpu_per_1000_end_to_end"]
+    print("| %s | %d | %d | %d | %.3f / %.3f / %.3f |" % (r["sink"], r["sink_ceiling_per_second"], r["accepted_per_second"],
+          r["end_to_end_per_second"], c["delivery"], c["postgres"], c["sink"]))' "$delivery_out"
 } > "$md"
 cp "$out" bench/results/latest.jsonl; cp "$md" bench/results/latest.md
 cat "$md"

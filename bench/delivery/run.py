@@ -230,6 +230,7 @@ def main():
                         help="write .eml files instead of using SMTP (isolates delivery from the sink)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the sink")
     parser.add_argument("--verbose", action="store_true", help="print projection lag and pool use at acceptance")
+    parser.add_argument("--out", help="append the result as one JSON line to this file")
     parser.add_argument("--ceiling-connections", type=int, default=8)
     parser.add_argument("--ceiling-messages", type=int, default=500, help="per connection")
     parser.add_argument("--sink", choices=["fast", "aiosmtpd"], default="fast",
@@ -346,6 +347,9 @@ def main():
         print("accepted durably: %d messages/s" % result["accepted_per_second"])
         print("end to end to the sink: %d messages/s" % result["end_to_end_per_second"])
         print(json.dumps(result))
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps(result) + "\n")
     finally:
         if service:
             service.terminate()
