@@ -58,6 +58,9 @@ public struct ServiceConfiguration: Sendable {
     public var poolSize: Int
     /// Largest request body (`MAX_BODY_BYTES`, default 1 MiB).
     public var maxBodyBytes: Int
+    /// `METRICS_TOKEN`: when set, `GET /metrics` requires `Authorization: Bearer <token>`;
+    /// unset, it is open (keep the service port internal; the gateway does not route it).
+    public var metricsToken: String?
     /// All variables, for service-specific settings.
     public var environment: EnvironmentReader
 
@@ -88,6 +91,10 @@ public struct ServiceConfiguration: Sendable {
         }
         poolSize = try environment.read("DB_POOL_SIZE", default: 8, in: 1...200)
         maxBodyBytes = try environment.read("MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
+        metricsToken = environment.read("METRICS_TOKEN")
+        if let token = metricsToken, token.utf8.count < 16 {
+            throw ConfigurationError("METRICS_TOKEN must be at least 16 characters")
+        }
     }
 
     static func parseAPIKeys(_ text: String) throws -> [String: String] {

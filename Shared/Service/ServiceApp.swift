@@ -1,3 +1,4 @@
+import Crypto
 import EventStore
 import Foundation
 import HTTP
@@ -102,7 +103,16 @@ public final class ServiceApp: Sendable {
             .json(["status": "ok"])
         }
         let metrics = self.metrics
-        router.inline("GET", "/metrics", requiresAuth: false) { _, _ in metrics.response() }
+        let expected = configuration.metricsToken.map { Array("Bearer \($0)".utf8) }
+        router.inline("GET", "/metrics", requiresAuth: false) { request, _ in
+            if let expected {
+                let given = Array((request.headers["Authorization"] ?? "").utf8)
+                guard ConstantTime.equals(given, expected) else {
+                    return .error(status: .unauthorized, message: "metrics require the METRICS_TOKEN bearer token")
+                }
+            }
+            return metrics.response()
+        }
         router.on("GET", "/readyz", requiresAuth: false) { [self] _, _ in
             var checks = JSONObject()
             let database = await store.ping()

@@ -50,6 +50,10 @@ public enum ServiceMain {
             FileHandle.standardError.write(Data("\(S.name): configuration error: \(error)\n".utf8))
             exit(2)
         }
+        if configuration.metricsToken == nil {
+            FileHandle.standardError.write(
+                Data("\(S.name): note: METRICS_TOKEN is not set; /metrics is open to whoever reaches this port\n".utf8))
+        }
         if configuration.usesDevelopmentMasterKey {
             FileHandle.standardError.write(
                 Data("\(S.name): warning: MASTER_KEY is not set; using the public development key (never for real data)\n".utf8))

@@ -56,13 +56,17 @@ struct RunningExecutable {
             environment: [
                 "DATABASE_URL": url, "PORT": String(port), "API_KEYS": "site1:key1", "LOG_LEVEL": "error",
                 "MAIL_TRANSPORT": "file://" + NSTemporaryDirectory() + "mail-\(port)",
+                "METRICS_TOKEN": "metrics-token-for-tests",
             ])
         let client = TestHTTPClient(port: port)
         let up = await eventually(timeout: .seconds(30)) { (try? await client.send("GET", "/healthz").status) == 200 }
         #expect(up, "\(name) did not answer /healthz")
         let ready = await eventually(timeout: .seconds(30)) { (try? await client.send("GET", "/readyz").status) == 200 }
         #expect(ready, "\(name) did not become ready")
-        let metrics = try await client.send("GET", "/metrics")
+        // METRICS_TOKEN is set: /metrics wants it as a bearer token, compared in constant time.
+        #expect(try await client.send("GET", "/metrics").status == 401)
+        #expect(try await client.send("GET", "/metrics", headers: [("Authorization", "Bearer wrong-token-for-tests")]).status == 401)
+        let metrics = try await client.send("GET", "/metrics", headers: [("Authorization", "Bearer metrics-token-for-tests")])
         #expect(metrics.status == 200)
         #expect(metrics.text.contains("http_requests_total"))
         #expect(metrics.text.contains("db_pool_size"))
@@ -72,7 +76,7 @@ struct RunningExecutable {
         #expect(code == 0, "\(name) exit code \(String(describing: code)) after SIGTERM")
     }
 
-    @Test(arguments: [("PORT", "eighty"), ("LOG_LEVEL", "loud"), ("API_KEYS", "nokey"), ("MASTER_KEY", "k1:short")])
+    @Test(arguments: [("PORT", "eighty"), ("LOG_LEVEL", "loud"), ("API_KEYS", "nokey"), ("MASTER_KEY", "k1:short"), ("METRICS_TOKEN", "short")])
     func badConfigurationExitsWithCode2(_ variable: String, _ value: String) async throws {
         let pid = try RunningExecutable.spawn("ingest", environment: [variable: value, "DATABASE_URL": "postgresql://127.0.0.1:1/x"])
         let code = await RunningExecutable.waitForExit(pid)
