@@ -18,6 +18,11 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: value.bytes)
     }
 
+    /// A JSON response whose body the caller has already written (`Content-Type: application/json`).
+    public static func json(bytes: [UInt8], status: HTTPStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: bytes)
+    }
+
     /// The standard error shape: `{"success":false,"status":"error","error":"<message>"}`.
     public static func error(status: HTTPStatus, message: String) -> HTTPResponse {
         let value: JSON = ["success": false, "status": "error", "error": .string(message)]

@@ -3,29 +3,35 @@ import Foundation
 import JSON
 import Postgres
 
-/// Shapes `query_logs` rows as the sendwithus log object (seed 002).
+/// Shapes `query_logs` rows as the sendwithus log object (seed 002), written straight to bytes:
+/// a customer's logs page holds up to 100 of them.
 enum LogJSON {
-    /// The columns `object(from:)` reads, in order.
+    /// The columns `write(_:into:)` reads, in order.
     static let columns =
         "message_id, created, recipient_name, recipient_address, status, message, template_id, template_name, template_version"
 
     /// `{"object":"log","id","created","recipient_name","recipient_address","status","message",
-    /// "email_id","email_name","email_version"}`.
-    static func object(from r: PostgresRowReader) -> JSON {
+    /// "email_id","email_name","email_version"}`; absent text is `null`.
+    static func write(_ r: PostgresRowReader, into out: inout [UInt8]) {
+        func member(_ name: StaticString) {
+            out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\"")])
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func text(_ column: Int) {
+            if let s = r.string(column) { JSON.writeString(s, into: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
         let id = r.string(0).flatMap(UUID.init(text:)).map { MessageIdentity($0).logID } ?? ""
-        var o = JSONObject()
-        o["object"] = "log"
-        o["id"] = .string(id)
-        o["created"] = .int64(r.int64(1) ?? 0)
-        o["recipient_name"] = text(r.string(2))
-        o["recipient_address"] = text(r.string(3))
-        o["status"] = text(r.string(4))
-        o["message"] = text(r.string(5))
-        o["email_id"] = text(r.string(6))
-        o["email_name"] = text(r.string(7))
-        o["email_version"] = text(r.string(8))
-        return .object(o)
+        out.append(contentsOf: #"{"object":"log""#.utf8)
+        member("id"); JSON.writeString(id, into: &out)
+        member("created"); out.append(contentsOf: String(r.int64(1) ?? 0).utf8)
+        member("recipient_name"); text(2)
+        member("recipient_address"); text(3)
+        member("status"); text(4)
+        member("message"); text(5)
+        member("email_id"); text(6)
+        member("email_name"); text(7)
+        member("email_version"); text(8)
+        out.append(UInt8(ascii: "}"))
     }
-
-    static func text(_ s: String?) -> JSON { s.map(JSON.string) ?? .null }
 }

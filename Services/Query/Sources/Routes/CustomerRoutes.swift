@@ -76,8 +76,15 @@ struct CustomerRoutes {
             ) logs ORDER BY created DESC, sort DESC LIMIT $\(parameters.count)
             """
         let rows = try await app.store.pool.execute(sql, parameters)
-        let logs = rows.rows.map { LogJSON.object(from: PostgresRowReader(row: $0)) }
-        return .json(["success": true, "status": "OK", "logs": .array(logs)])
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + rows.count * 320)
+        out.append(contentsOf: #"{"success":true,"status":"OK","logs":["#.utf8)
+        for i in 0..<rows.count {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            LogJSON.write(PostgresRowReader(row: rows[i]), into: &out)
+        }
+        out.append(contentsOf: "]}".utf8)
+        return .json(bytes: out)
     }
 
     /// The customer's tracked events, newest first: `limit` 1...100 (default 100), `before` unix

@@ -92,7 +92,7 @@ struct EmailHistoryRoutes {
         out.append(contentsOf: #"],"Next":"#.utf8)
         JSON.writeString(next, into: &out)
         out.append(UInt8(ascii: "}"))
-        return HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: out)
+        return .json(bytes: out)
     }
 
     /// One history item in the seed's member order.

@@ -30,7 +30,10 @@ struct LogRoutes {
             "SELECT \(LogJSON.columns) FROM query_logs WHERE tenant = $1 AND message_id = $2 AND has_request",
             [tenant, identity.uuid])
         guard let r = rows.rows.first else { throw HTTPError(.notFound, "log not found") }
-        return .json(LogJSON.object(from: PostgresRowReader(row: r)))
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
+        LogJSON.write(PostgresRowReader(row: r), into: &out)
+        return .json(bytes: out)
     }
 
     func events(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
