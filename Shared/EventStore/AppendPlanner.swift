@@ -57,17 +57,7 @@ struct AppendPlanner {
     }
 
     /// Every stream key named by the units, deduplicated, in first-seen order.
-    static func streamKeys(_ units: [[StreamAppend]]) -> [StreamKey] {
-        var seen = Set<StreamKey>()
-        var keys: [StreamKey] = []
-        for u in units {
-            for s in u {
-                let k = StreamKey(tenant: s.tenant, stream: s.stream)
-                if seen.insert(k).inserted { keys.append(k) }
-            }
-        }
-        return keys
-    }
+    static func streamKeys(_ units: [[StreamAppend]]) -> [StreamKey] { streamKeys(keysByUnit(units)) }
 
     /// Each unit's stream keys, stream by stream (each key hashed once, here).
     static func keysByUnit(_ units: [[StreamAppend]]) -> [[StreamKey]] {

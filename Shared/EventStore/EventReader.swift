@@ -21,29 +21,23 @@ public enum EventReader {
     public static func read(
         after checkpoint: Checkpoint, limit: Int, types: Set<String>? = nil, on connection: PostgresConnection
     ) throws -> [RecordedEvent] {
-        guard let types else {
-            let rows = try connection.execute(
-                """
-                SELECT \(columns) FROM events
-                WHERE (tx_id, position) > ($1::xid8, $2::bigint)
-                  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-                ORDER BY events.tx_id, events.position
-                LIMIT $3
-                """, [String(checkpoint.transactionID), checkpoint.position, limit])
-            return try rows.rows.map(decode)
-        }
+        // With types, the JSON of other events stays on the server.
+        let payload =
+            types == nil
+            ? "data, metadata"
+            : "CASE WHEN type = ANY($4::text[]) THEN data END, CASE WHEN type = ANY($4::text[]) THEN metadata END"
+        var parameters: [any PostgresEncodable] = [String(checkpoint.transactionID), checkpoint.position, limit]
+        if let types { parameters.append(PostgresArray(types.sorted())) }
         let rows = try connection.execute(
             """
-            SELECT position, event_id, tenant, stream, version, type,
-                CASE WHEN type = ANY($4::text[]) THEN data END,
-                CASE WHEN type = ANY($4::text[]) THEN metadata END,
+            SELECT position, event_id, tenant, stream, version, type, \(payload),
                 tx_id::text AS tx_text, extract(epoch from recorded_at) AS recorded_epoch
             FROM events
             WHERE (tx_id, position) > ($1::xid8, $2::bigint)
               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY events.tx_id, events.position
             LIMIT $3
-            """, [String(checkpoint.transactionID), checkpoint.position, limit, PostgresArray(types.sorted())])
+            """, parameters)
         return try rows.rows.map(decode)
     }
 

@@ -143,27 +143,26 @@ public final class ProjectionRunner: @unchecked Sendable {
                 let skip = failuresAtCheckpoint >= 5 && events.count == 1
                 let lastError = self.lastErrorText
                 let relevant = types.map { types in events.filter { types.contains($0.type) } } ?? events
+                // Moves the checkpoint only if it is still ours (otherwise someone else applied);
+                // inside the transaction this also locks the row before anything is applied.
+                let advance = {
+                    try c.execute(
+                        """
+                        UPDATE projection_checkpoints SET tx_id = $2::xid8, position = $3, updated_at = now()
+                        WHERE name = $1 AND tx_id = $4::xid8 AND position = $5
+                        """,
+                        [
+                            self.projection.name, String(next.transactionID), next.position,
+                            String(checkpoint.transactionID), checkpoint.position,
+                        ]
+                    ).affectedRows == 1
+                }
                 let applied: Bool
                 if relevant.isEmpty && !skip {
-                    // Nothing to apply: move the checkpoint in one statement, still only if it
-                    // is ours (the same compare as the transaction's below).
-                    applied =
-                        try c.execute(
-                            """
-                            UPDATE projection_checkpoints SET tx_id = $2::xid8, position = $3, updated_at = now()
-                            WHERE name = $1 AND tx_id = $4::xid8 AND position = $5
-                            """,
-                            [projection.name, String(next.transactionID), next.position,
-                             String(checkpoint.transactionID), checkpoint.position]
-                        ).affectedRows == 1
+                    applied = try advance()  // nothing to apply: one statement
                 } else {
                     applied = try c.transaction {
-                        // The stored checkpoint must still be ours: if not, someone else applied.
-                        let row = try c.execute(
-                            "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
-                            [projection.name])
-                        let stored = Checkpoint(transactionID: UInt64(row[0][0] ?? "0") ?? 0, position: row[0].int64(1) ?? 0)
-                        guard stored == checkpoint else { return false }
+                        guard try advance() else { return false }
                         if skip {
                             try c.execute(
                                 """
@@ -173,9 +172,6 @@ public final class ProjectionRunner: @unchecked Sendable {
                         } else {
                             try projection.apply(relevant, on: c)
                         }
-                        try c.execute(
-                            "UPDATE projection_checkpoints SET tx_id = $2::xid8, position = $3, updated_at = now() WHERE name = $1",
-                            [projection.name, String(next.transactionID), next.position])
                         return true
                     }
                 }
