@@ -38,6 +38,17 @@ extension JSON {
         }
     }
 
+    /// Appends an object member's name, `"name":`, after `{` when it is the object's first
+    /// member and after `,` otherwise: for responses written straight from database rows.
+    /// `name` must need no escaping.
+    public static func writeMember(_ name: StaticString, first: Bool = false, into out: inout [UInt8]) {
+        out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+        out.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ":"))
+    }
+
     /// Appends `s` as a quoted, escaped JSON string. Runs of bytes that need no escape are
     /// copied in bulk.
     public static func writeString(_ s: String, into out: inout [UInt8]) {

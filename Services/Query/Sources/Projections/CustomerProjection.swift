@@ -11,10 +11,9 @@ import Privacy
 /// A delete removes the customer's rows and the tracked events of every erased subject; a
 /// later upsert starts a new, empty profile. Events whose key was destroyed are skipped, so a
 /// rebuild after an erasure restores nothing.
-final class CustomerProjection: QueryProjection {
-    let name = "query_customers"
+/// One part of `QueryProjections`, applied in its transaction.
+final class CustomerProjection: Sendable {
     let sealed: SealedPart
-    let activity = ProjectionActivity()
 
     init(vault: PersonalDataVault) { self.sealed = SealedPart(vault: vault) }
 
@@ -44,7 +43,6 @@ final class CustomerProjection: QueryProjection {
     /// SELECT, written back with one upsert, and tracked events go in with one INSERT. A delete
     /// in the batch writes out what came before it first, then later events read afresh.
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
-        defer { activity.didApply(events.count) }
         var pending: [Key: Pending] = [:]
         var tracked: [TrackedRow] = []
         var prefetched = try prefetchProfiles(events, on: connection)
@@ -146,7 +144,6 @@ final class CustomerProjection: QueryProjection {
     }
 
     func reset(on connection: PostgresConnection) throws {
-        activity.didReset()
         sealed.vault.forgetCachedKeys()
         try connection.execute("TRUNCATE query_customers, query_customer_events")
     }

@@ -14,10 +14,9 @@ import Privacy
 /// and the summary is recomputed from every event row whenever one arrives, so the status and
 /// timeline follow occurrence time, not arrival. Work is batched per runner batch (a handful of
 /// statements per batch, not per event).
-final class MessageLogProjection: QueryProjection {
-    let name = "query_logs"
+/// One part of `QueryProjections`, applied in its transaction.
+final class MessageLogProjection: Sendable {
     let sealed: SealedPart
-    let activity = ProjectionActivity()
 
     let scheduledDrips: ScheduledDrips
 
@@ -27,7 +26,6 @@ final class MessageLogProjection: QueryProjection {
     }
 
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
-        defer { activity.didApply(events.count) }
         var segment: [RecordedEvent] = []
         for event in events {
             if event.type == EventCatalog.customerDeleted {
@@ -46,7 +44,6 @@ final class MessageLogProjection: QueryProjection {
     }
 
     func reset(on connection: PostgresConnection) throws {
-        activity.didReset()
         sealed.vault.forgetCachedKeys()
         try connection.execute("TRUNCATE query_logs, query_log_events")
         try scheduledDrips.reset(on: connection)
@@ -122,6 +119,46 @@ final class MessageLogProjection: QueryProjection {
             ])
     }
 
+    /// Every event row of the given messages, grouped by message, in position order.
+    private static let selectEventRows = """
+        SELECT e.tenant, e.message_id, \(LogEventRow.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+        FROM query_log_events e
+        JOIN unnest($1::text[], $2::uuid[]) AS u(tenant, message_id)
+          ON e.tenant = u.tenant AND e.message_id = u.message_id
+        ORDER BY e.tenant, e.message_id, e.position
+        """
+
+    /// The request columns: a row that already has a request keeps its own.
+    private static let keepFirstRequest = [
+        "seq", "created", "recipient_subject", "recipient_address", "recipient_lower", "recipient_name", "template_id",
+        "template_name", "template_version", "locale", "brand_id", "owner_id", "email_type", "msg_details",
+    ].map { "\($0) = CASE WHEN query_logs.has_request THEN query_logs.\($0) ELSE EXCLUDED.\($0) END" }
+        .joined(separator: ", ")
+
+    /// One summary row per message: request facts (see `keepFirstRequest`) and status fields.
+    private static let upsertSummaries = """
+            INSERT INTO query_logs (tenant, message_id, has_request, seq, created, recipient_subject, recipient_address,
+                recipient_lower, recipient_name, template_id, template_name, template_version, locale, brand_id, owner_id,
+                email_type, msg_details, status, message, state, sent_at, last_updated, delivered_date, bounce_type,
+                bounce_sub_type, bounce_details, complaint_type)
+            SELECT u.tenant, u.message_id, u.seq IS NOT NULL, u.seq, u.created, u.rs, u.ra, lower(u.ra), u.rn, u.ti, u.tn,
+                u.tv, u.lo, u.b, u.o, u.et, u.md, u.status, u.message, u.state, u.sent_at, u.last_updated,
+                u.delivered_date, u.bt, u.bst, u.bd, u.ct
+            FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                $16::text[], $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[],
+                $23::text[], $24::text[], $25::text[])
+                AS u(tenant, message_id, seq, created, rs, ra, rn, ti, tn, tv, lo, b, o, et, md, status, message, state,
+                    sent_at, last_updated, delivered_date, bt, bst, bd, ct)
+            ON CONFLICT (tenant, message_id) DO UPDATE SET
+                \(keepFirstRequest),
+                has_request = query_logs.has_request OR EXCLUDED.has_request,
+                status = EXCLUDED.status, message = EXCLUDED.message, state = EXCLUDED.state, sent_at = EXCLUDED.sent_at,
+                last_updated = EXCLUDED.last_updated, delivered_date = EXCLUDED.delivered_date,
+                bounce_type = EXCLUDED.bounce_type, bounce_sub_type = EXCLUDED.bounce_sub_type,
+                bounce_details = EXCLUDED.bounce_details, complaint_type = EXCLUDED.complaint_type
+            """
+
     /// Writes each touched message's summary row with one upsert: the status fields recomputed
     /// from all of its event rows, and the request facts from this batch unless the row already
     /// has a request (the first request applied is kept).
@@ -129,13 +166,7 @@ final class MessageLogProjection: QueryProjection {
         _ messages: [MessageKey], requests: [MessageKey: LogRequest], on connection: PostgresConnection
     ) throws {
         let result = try connection.execute(
-            """
-            SELECT e.tenant, e.message_id, \(LogEventRow.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
-            FROM query_log_events e
-            JOIN unnest($1::text[], $2::uuid[]) AS u(tenant, message_id)
-              ON e.tenant = u.tenant AND e.message_id = u.message_id
-            ORDER BY e.tenant, e.message_id, e.position
-            """, [PostgresArray(messages.map(\.tenant)), PostgresArray(messages.map(\.messageID))])
+            Self.selectEventRows, [PostgresArray(messages.map(\.tenant)), PostgresArray(messages.map(\.messageID))])
         var grouped: [MessageKey: [MessageLogEvent]] = [:]
         for row in result.rows {
             guard let tenant = row[0], let id = row[1].flatMap(UUID.init(text:)),
@@ -153,36 +184,8 @@ final class MessageLogProjection: QueryProjection {
             r.append(requests[key])
         }
         guard !keys.isEmpty else { return }
-        let keep = { (column: String) in
-            "\(column) = CASE WHEN query_logs.has_request THEN query_logs.\(column) ELSE EXCLUDED.\(column) END"
-        }
-        let requestColumns = [
-            "seq", "created", "recipient_subject", "recipient_address", "recipient_lower", "recipient_name", "template_id",
-            "template_name", "template_version", "locale", "brand_id", "owner_id", "email_type", "msg_details",
-        ]
         try connection.execute(
-            """
-            INSERT INTO query_logs (tenant, message_id, has_request, seq, created, recipient_subject, recipient_address,
-                recipient_lower, recipient_name, template_id, template_name, template_version, locale, brand_id, owner_id,
-                email_type, msg_details, status, message, state, sent_at, last_updated, delivered_date, bounce_type,
-                bounce_sub_type, bounce_details, complaint_type)
-            SELECT u.tenant, u.message_id, u.seq IS NOT NULL, u.seq, u.created, u.rs, u.ra, lower(u.ra), u.rn, u.ti, u.tn,
-                u.tv, u.lo, u.b, u.o, u.et, u.md, u.status, u.message, u.state, u.sent_at, u.last_updated,
-                u.delivered_date, u.bt, u.bst, u.bd, u.ct
-            FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-                $16::text[], $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::text[],
-                $23::text[], $24::text[], $25::text[])
-                AS u(tenant, message_id, seq, created, rs, ra, rn, ti, tn, tv, lo, b, o, et, md, status, message, state,
-                    sent_at, last_updated, delivered_date, bt, bst, bd, ct)
-            ON CONFLICT (tenant, message_id) DO UPDATE SET
-                \(requestColumns.map(keep).joined(separator: ",\n    "))
-                , has_request = query_logs.has_request OR EXCLUDED.has_request,
-                status = EXCLUDED.status, message = EXCLUDED.message, state = EXCLUDED.state, sent_at = EXCLUDED.sent_at,
-                last_updated = EXCLUDED.last_updated, delivered_date = EXCLUDED.delivered_date,
-                bounce_type = EXCLUDED.bounce_type, bounce_sub_type = EXCLUDED.bounce_sub_type,
-                bounce_details = EXCLUDED.bounce_details, complaint_type = EXCLUDED.complaint_type
-            """,
+            Self.upsertSummaries,
             [
                 PostgresArray(keys.map(\.tenant)), PostgresArray(keys.map(\.messageID)),
                 PostgresArray(r.map { $0?.position }), PostgresArray(r.map { $0?.createdSeconds }),

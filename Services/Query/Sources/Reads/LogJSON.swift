@@ -13,16 +13,13 @@ enum LogJSON {
     /// `{"object":"log","id","created","recipient_name","recipient_address","status","message",
     /// "email_id","email_name","email_version"}`; absent text is `null`.
     static func write(_ r: PostgresRowReader, into out: inout [UInt8]) {
-        func member(_ name: StaticString) {
-            out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\"")])
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-        }
+        func member(_ name: StaticString) { JSON.writeMember(name, into: &out) }
         func text(_ column: Int) {
             if let s = r.string(column) { JSON.writeString(s, into: &out) } else { out.append(contentsOf: "null".utf8) }
         }
         let id = r.string(0).flatMap(UUID.init(text:)).map { MessageIdentity($0).logID } ?? ""
-        out.append(contentsOf: #"{"object":"log""#.utf8)
+        JSON.writeMember("object", first: true, into: &out)
+        JSON.writeString("log", into: &out)
         member("id"); JSON.writeString(id, into: &out)
         member("created"); out.append(contentsOf: String(r.int64(1) ?? 0).utf8)
         member("recipient_name"); text(2)

@@ -97,12 +97,7 @@ struct EmailHistoryRoutes {
 
     /// One history item in the seed's member order.
     static func writeEmail(_ r: PostgresRow, into out: inout [UInt8]) {
-        func member(_ name: StaticString, _ first: Bool = false) {
-            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            out.append(UInt8(ascii: "\""))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-        }
+        func member(_ name: StaticString, _ first: Bool = false) { JSON.writeMember(name, first: first, into: &out) }
         func text(_ column: Int) { JSON.writeString(r[column] ?? "", into: &out) }
         func number(_ column: Int) { out.append(contentsOf: (r[column] ?? "0").utf8) }
         member("Email", true); text(2)
