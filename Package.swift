@@ -26,13 +26,14 @@ let package = Package(
 
         // MARK: Shared libraries (one job each; see Shared/README.md)
         .target(name: "JSON", path: "Shared/JSON", swiftSettings: swiftSettings, linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "UUIDText", path: "Shared/UUIDText", swiftSettings: swiftSettings),
         .target(name: "Crypto", dependencies: ["CCrypto"], path: "Shared/Crypto", swiftSettings: swiftSettings),
-        .target(name: "Postgres", dependencies: ["CLibPQ"], path: "Shared/Postgres", swiftSettings: swiftSettings),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "UUIDText"], path: "Shared/Postgres", swiftSettings: swiftSettings),
         .target(
             name: "EventStore", dependencies: ["Postgres", "JSON"], path: "Shared/EventStore",
             swiftSettings: swiftSettings),
         .target(name: "HTTP", dependencies: ["JSON", "Crypto"], path: "Shared/HTTP", swiftSettings: swiftSettings),
-        .target(name: "Domain", dependencies: ["JSON"], path: "Shared/Domain", swiftSettings: swiftSettings),
+        .target(name: "Domain", dependencies: ["JSON", "UUIDText"], path: "Shared/Domain", swiftSettings: swiftSettings),
         .target(
             name: "Privacy", dependencies: ["Crypto", "Postgres", "JSON", "EventStore"], path: "Shared/Privacy",
             swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import Foundation
+import UUIDText
 
 /// A value that can be sent as a query parameter in PostgreSQL's text format.
 public protocol PostgresEncodable: Sendable {
