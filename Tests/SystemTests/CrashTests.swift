@@ -64,7 +64,7 @@ import Testing
         let query = try RunningExecutable.spawn(
             "query", environment: env.merging(["PORT": String(queryPort)]) { $1 })
         let last = try connection.execute("SELECT max(position) FROM events")[0].int64(0) ?? 0
-        #expect(await eventually(timeout: FaultScale.seconds(60)) { (try? FaultTests.slowestCheckpoint(connection)) == last })
+        #expect(await eventually(timeout: FaultScale.seconds(60)) { (try? FaultTests.queryCheckpoint(connection)) == last })
         let projected = try connection.execute(
             "SELECT count(*) FROM query_customer_events WHERE position = ANY($1::bigint[])", [PostgresArray(positions)])
         #expect(projected[0].int(0) == positions.count, "query has \(projected[0].int(0) ?? -1) of \(positions.count)")

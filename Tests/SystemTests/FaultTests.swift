@@ -33,7 +33,7 @@ import Testing
     }
 
     /// The checkpoint position of query's read model (nil before it exists).
-    static func slowestCheckpoint(_ c: PostgresConnection) throws -> Int64? {
+    static func queryCheckpoint(_ c: PostgresConnection) throws -> Int64? {
         let r = try c.execute("SELECT min(position), count(*) FROM projection_checkpoints WHERE name = 'query'")
         return (r[0].int(1) ?? 0) >= 1 ? r[0].int64(0) : nil
     }
@@ -74,7 +74,7 @@ import Testing
         let first = try RunningExecutable.spawn("query", environment: env)
         var killedAt: Int64 = -1
         _ = try await eventually(timeout: FaultScale.seconds(60)) {
-            guard let p = try Self.slowestCheckpoint(c), p > 0 else { return false }
+            guard let p = try Self.queryCheckpoint(c), p > 0 else { return false }
             kill(first, SIGKILL)
             killedAt = p
             return true
@@ -84,7 +84,7 @@ import Testing
 
         // Restart: the projections finish from their checkpoints.
         let second = try RunningExecutable.spawn("query", environment: env)
-        #expect(await eventually(timeout: FaultScale.seconds(90)) { (try? Self.slowestCheckpoint(c)) == last })
+        #expect(await eventually(timeout: FaultScale.seconds(90)) { (try? Self.queryCheckpoint(c)) == last })
         let resumed = try Self.readTables(c)
         kill(second, SIGTERM)
         #expect(await RunningExecutable.waitForExit(second) == 0)
@@ -159,7 +159,7 @@ import Testing
             [PostgresArray(positions)])
         #expect(found[0].int(0) == positions.count)
         let last = try c.execute("SELECT max(position) FROM events")[0].int64(0) ?? 0
-        #expect(await eventually(timeout: FaultScale.seconds(30)) { (try? Self.slowestCheckpoint(c)) == last }, "query caught up")
+        #expect(await eventually(timeout: FaultScale.seconds(30)) { (try? Self.queryCheckpoint(c)) == last }, "query caught up")
         let projected = try c.execute(
             "SELECT count(*) FROM query_customer_events WHERE position = ANY($1::bigint[])", [PostgresArray(positions)])
         #expect(projected[0].int(0) == positions.count)
