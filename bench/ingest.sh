@@ -56,6 +56,9 @@ want() { [[ $only == *" $1 "* ]]; }
 measure() {
   local label=$1 spid=$2 db=$3 per=$4 c=$5 script=$6 target=$7
   cat "$script" bench/wrk/report.lua >"$tmp/run.lua"
+  # Every POST load starts from a fresh checkpoint (as pgbench does before a run), for ours and
+  # the peer alike: otherwise one load's WAL makes the checkpoint land inside the next load.
+  [[ $per != - ]] && psql "$url" -XAtqc CHECKPOINT
   local before=0; [[ $per != - ]] && before=$(count "$db")
   local s0 p0; s0=$(ticks "$spid"); p0=$(ticks $(pg_pids))
   local line; line=$(wrk -t2 -c"$c" -d"${secs}s" --latency -s "$tmp/run.lua" "$target" | grep '^RESULT')
