@@ -29,7 +29,7 @@ public final class EventAppender: @unchecked Sendable {
         public init(url: String) { self.url = url }
     }
 
-    typealias Completion = (Result<AppendResult, any Error>) -> Void
+    typealias Completion = @Sendable (Result<AppendResult, any Error>) -> Void
 
     struct Pending {
         let unit: [StreamAppend]
@@ -80,25 +80,32 @@ public final class EventAppender: @unchecked Sendable {
     /// Appends events to one or more streams atomically: all are written or none.
     @discardableResult
     public func append(_ unit: [StreamAppend]) async throws -> AppendResult {
-        let count = unit.reduce(0) { $0 + $1.events.count }
-        guard count > 0 else { throw AppendError.invalid("nothing to append") }
-        guard count <= configuration.maximumBatchEvents else { throw AppendError.invalid("too many events in one append") }
-        return try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            if stopping {
-                condition.unlock()
-                continuation.resume(throwing: PostgresError(code: .shutDown))
-                return
-            }
-            if pending.count >= configuration.maximumPending {
-                condition.unlock()
-                continuation.resume(throwing: PostgresError(code: .poolExhausted))
-                return
-            }
-            pending.append(Pending(unit: unit, eventCount: count) { continuation.resume(with: $0) })
-            condition.signal()
-            condition.unlock()
+        try await withCheckedThrowingContinuation { continuation in
+            append(unit) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Appends events to one or more streams atomically, and calls `completion` once with the
+    /// outcome: on the committer's thread after the durable commit (so it must be quick), or at
+    /// once on the caller's thread when the append is refused before queueing.
+    public func append(_ unit: [StreamAppend], completion: @escaping @Sendable (Result<AppendResult, any Error>) -> Void) {
+        let count = unit.reduce(0) { $0 + $1.events.count }
+        guard count > 0 else { return completion(.failure(AppendError.invalid("nothing to append"))) }
+        guard count <= configuration.maximumBatchEvents else {
+            return completion(.failure(AppendError.invalid("too many events in one append")))
+        }
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            return completion(.failure(PostgresError(code: .shutDown)))
+        }
+        if pending.count >= configuration.maximumPending {
+            condition.unlock()
+            return completion(.failure(PostgresError(code: .poolExhausted)))
+        }
+        pending.append(Pending(unit: unit, eventCount: count, completion: completion))
+        condition.signal()
+        condition.unlock()
     }
 
     /// Finishes the pending appends, then stops the committers.

@@ -56,6 +56,12 @@ public final class EventStore: Sendable {
     @discardableResult
     public func append(_ one: StreamAppend) async throws -> AppendResult { try await appender.append([one]) }
 
+    /// Appends atomically and calls `completion` once with the outcome, on the committer's thread
+    /// after the durable commit (keep it quick): for callers that answer without a Task.
+    public func append(_ unit: [StreamAppend], completion: @escaping @Sendable (Result<AppendResult, any Error>) -> Void) {
+        appender.append(unit, completion: completion)
+    }
+
     /// Events after `checkpoint` in commit order.
     public func read(after checkpoint: Checkpoint, limit: Int = 1_000) async throws -> [RecordedEvent] {
         try await pool.withConnection { try EventReader.read(after: checkpoint, limit: limit, on: $0) }

@@ -335,6 +335,18 @@ final class IOLoop: @unchecked Sendable {
                 response = .from(error: error)
             }
             respond(c, response, info: info, sequence: nil)
+        case .deferred(let handler):
+            let sequence = c.appendSlot(bytes: nil, closeAfter: false, info: info)
+            let fd = c.fd
+            let connectionID = c.id
+            let responder = HTTPResponder { [self] response in
+                self.post(Completion(fd: fd, connectionID: connectionID, sequence: sequence, response: response))
+            }
+            do {
+                try handler(request, requestContext, responder)
+            } catch {
+                respond(c, .from(error: error), info: info, sequence: sequence)
+            }
         case .async(let handler):
             let sequence = c.appendSlot(bytes: nil, closeAfter: false, info: info)
             let fd = c.fd

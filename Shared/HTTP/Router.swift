@@ -46,6 +46,10 @@ public struct RequestContext: Sendable {
 public typealias AsyncHTTPHandler = @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse
 /// A handler run inline on the I/O thread: it must be quick and never block.
 public typealias InlineHTTPHandler = @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
+/// A handler that starts on the I/O thread (quick and non-blocking, like an inline one) and answers
+/// later, from any thread, through the `HTTPResponder` it is given: exactly once. A thrown error
+/// is the answer instead (and then the responder must not be used).
+public typealias DeferredHTTPHandler = @Sendable (HTTPRequest, RequestContext, HTTPResponder) throws -> Void
 
 /// Checks a request's credentials and returns its tenant, or throws (typically 401).
 public protocol RequestAuthenticator: Sendable {
@@ -62,6 +66,7 @@ public struct Router: Sendable {
     public enum Handler: Sendable {
         case async(AsyncHTTPHandler)
         case inline(InlineHTTPHandler)
+        case deferred(DeferredHTTPHandler)
     }
 
     enum Segment: Sendable, Equatable {
@@ -107,6 +112,15 @@ public struct Router: Sendable {
         _ method: String, _ pattern: String, requiresAuth: Bool? = nil, _ handler: @escaping InlineHTTPHandler
     ) {
         add(method, pattern, requiresAuth, .inline(handler))
+    }
+
+    /// Adds a route whose handler starts on the I/O thread and answers through a responder, from
+    /// whichever thread finishes the work: a write that hands its append to the event store's
+    /// committer is answered by the committer's completion, with no Task hop on either side.
+    public mutating func deferred(
+        _ method: String, _ pattern: String, requiresAuth: Bool? = nil, _ handler: @escaping DeferredHTTPHandler
+    ) {
+        add(method, pattern, requiresAuth, .deferred(handler))
     }
 
     public mutating func get(_ pattern: String, requiresAuth: Bool? = nil, _ handler: @escaping AsyncHTTPHandler) {
@@ -196,6 +210,15 @@ public struct Router: Sendable {
             switch route.handler {
             case .inline(let handler): return try handler(request, context)
             case .async(let handler): return try await handler(request, context)
+            case .deferred(let handler):
+                let context = context
+                return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
+                    do {
+                        try handler(request, context, HTTPResponder { continuation.resume(returning: $0) })
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
             }
         } catch {
             return .from(error: error)

@@ -40,6 +40,17 @@ func testRouter(started: Flag = Flag()) -> Router {
             body: Array(repeating: UInt8(ascii: "x"), count: 4 * 1024 * 1024))
     }
     router.get("/private") { _, ctx in .json(["tenant": .string(ctx.tenant ?? "")]) }
+    // Deferred: answered later from another thread (after `ms` milliseconds), or refused at once.
+    router.deferred("GET", "/later/:ms", requiresAuth: false) { _, ctx, responder in
+        guard let ms = Int(ctx.parameters["ms"] ?? "") else { throw HTTPError(.badRequest, "ms must be a number") }
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: Double(ms) / 1000)
+            responder.respond(.json(["which": .string("later \(ms)")]))
+        }
+    }
+    router.deferred("GET", "/later-async", requiresAuth: false) { _, _, responder in
+        responder.respondLater { .json(["which": "later async"]) }
+    }
     router.get("/boom", requiresAuth: false) { _, _ in
         struct Hidden: Error {}
         throw Hidden()
@@ -125,6 +136,29 @@ func get(_ path: String) -> String { "GET \(path) HTTP/1.1\r\nHost: test\r\n\r\n
             }
             #expect(bodies == ["slow", "fast", "hello"])
         }
+    }
+
+    @Test func deferredHandlersAnswerFromOtherThreadsInRequestOrder() async throws {
+        try await withServer { server in
+            let port = server.port
+            let (bodies, refused) = try await blocking {
+                let client = try RawClient(port: port)
+                client.send(get("/later/200") + get("/fast") + get("/later/0") + get("/later-async") + get("/later/x"))
+                let bodies = try (0..<4).map { _ in try client.readResponse().json?["which"]?.stringValue ?? "" }
+                return (bodies, try client.readResponse())
+            }
+            #expect(bodies == ["later 200", "fast", "later 0", "later async"])
+            #expect(refused.status == 400)
+            #expect(refused.json?["error"]?.stringValue == "ms must be a number")
+        }
+    }
+
+    @Test func routerAnswersDeferredHandlersInProcess() async throws {
+        let router = testRouter()
+        let later = await router.respond(to: try HTTPRequest(method: "GET", target: "/later/5"))
+        #expect(later.status == .ok)
+        let refused = await router.respond(to: try HTTPRequest(method: "GET", target: "/later/x"))
+        #expect(refused.status == .badRequest)
     }
 
     @Test func manyPipelinedAsyncRequestsStayInOrder() async throws {

@@ -65,15 +65,37 @@ struct CustomerWriter: Sendable {
     func sealedEvent(
         type: String, id: UUID, tenant: String, subject: String, clear: JSONObject, personal: JSON, request: HTTPRequest
     ) async throws -> NewEvent {
-        if sealing == .plaintextBenchmarkOnly {
-            var data = clear
-            data["subject"] = .string(subject)
+        let key = sealing == .encrypted ? try await self.key(tenant: tenant, subject: subject) : nil
+        return try event(
+            type: type, id: id, tenant: tenant, subject: subject, clear: clear, personal: personal, request: request, key: key)
+    }
+
+    /// The event `sealedEvent` builds, without waiting: nil when the subject's writing key is not
+    /// cached yet (the async path fetches or creates it).
+    func sealedEventNow(
+        type: String, id: UUID, tenant: String, subject: String, clear: JSONObject, personal: JSON, request: HTTPRequest
+    ) throws -> NewEvent? {
+        var key: PersonalDataVault.SubjectKey?
+        if sealing == .encrypted {
+            guard let cached = vault.cachedKeyForWriting(tenant: tenant, subjectHash: subject) else { return nil }
+            key = cached
+        }
+        return try event(
+            type: type, id: id, tenant: tenant, subject: subject, clear: clear, personal: personal, request: request, key: key)
+    }
+
+    /// The event with the personal part sealed under `key` (in clear only without a key, which
+    /// happens in the benchmark-only mode alone).
+    private func event(
+        type: String, id: UUID, tenant: String, subject: String, clear: JSONObject, personal: JSON, request: HTTPRequest,
+        key: PersonalDataVault.SubjectKey?
+    ) throws -> NewEvent {
+        var data = clear
+        data["subject"] = .string(subject)
+        guard let key else {
             data["personal_in_clear"] = personal
             return NewEvent(id: id, type: type, data: .object(data), metadata: metadata(request, tenant: tenant, keyID: nil))
         }
-        let key = try await self.key(tenant: tenant, subject: subject)
-        var data = clear
-        data["subject"] = .string(subject)
         data["sealed"] = .string(try vault.seal(personal, with: key, tenant: tenant))
         return NewEvent(id: id, type: type, data: .object(data), metadata: metadata(request, tenant: tenant, keyID: key.id), keyID: key.id)
     }
@@ -85,21 +107,53 @@ struct CustomerWriter: Sendable {
         let subject = if let subject { subject } else { try await self.subject(tenant: tenant, u.id) }
         let event = try await sealedEvent(
             type: EventCatalog.customerUpserted, id: eventID, tenant: tenant, subject: subject,
-            clear: ["source": .string(source), "occurred_at": .int64(Self.nowMilliseconds())], personal: u.sealedPart,
-            request: request)
+            clear: Self.upsertClearPart(source), personal: u.sealedPart, request: request)
         return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
+    }
+
+    /// `upsert` without waiting: nil when the customer's subject hash or key is not cached yet.
+    func upsertNow(_ u: CustomerUpsert, source: String, tenant: String, eventID: UUID, request: HTTPRequest) throws
+        -> StreamAppend?
+    {
+        guard let subject = vault.cachedSubjectHash(tenant: tenant, subject: u.id),
+            let event = try sealedEventNow(
+                type: EventCatalog.customerUpserted, id: eventID, tenant: tenant, subject: subject,
+                clear: Self.upsertClearPart(source), personal: u.sealedPart, request: request)
+        else { return nil }
+        return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
+    }
+
+    private static func upsertClearPart(_ source: String) -> JSONObject {
+        ["source": .string(source), "occurred_at": .int64(nowMilliseconds())]
     }
 
     func track(
         _ t: TrackedEvent, tenant: String, eventID: UUID, request: HTTPRequest, subject: String? = nil
     ) async throws -> StreamAppend {
         let subject = if let subject { subject } else { try await self.subject(tenant: tenant, t.customerID) }
-        let id = t.clientEventID.map { DeterministicID.uuid("track|\(tenant)|\(subject)|\($0)") } ?? eventID
         let event = try await sealedEvent(
-            type: EventCatalog.customerEventTracked, id: id, tenant: tenant, subject: subject,
-            clear: ["name": .string(t.name), "occurred_at": .int64(t.timestampMilliseconds ?? Self.nowMilliseconds())],
-            personal: t.sealedPart, request: request)
+            type: EventCatalog.customerEventTracked, id: Self.trackedEventID(t, tenant: tenant, subject: subject, eventID),
+            tenant: tenant, subject: subject, clear: Self.trackedClearPart(t), personal: t.sealedPart, request: request)
         return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
+    }
+
+    /// `track` without waiting: nil when the customer's subject hash or key is not cached yet.
+    func trackNow(_ t: TrackedEvent, tenant: String, eventID: UUID, request: HTTPRequest) throws -> StreamAppend? {
+        guard let subject = vault.cachedSubjectHash(tenant: tenant, subject: t.customerID),
+            let event = try sealedEventNow(
+                type: EventCatalog.customerEventTracked, id: Self.trackedEventID(t, tenant: tenant, subject: subject, eventID),
+                tenant: tenant, subject: subject, clear: Self.trackedClearPart(t), personal: t.sealedPart, request: request)
+        else { return nil }
+        return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
+    }
+
+    /// customer.io's event `id` deduplicates: the event id is derived from it when given.
+    private static func trackedEventID(_ t: TrackedEvent, tenant: String, subject: String, _ eventID: UUID) -> UUID {
+        t.clientEventID.map { DeterministicID.uuid("track|\(tenant)|\(subject)|\($0)") } ?? eventID
+    }
+
+    private static func trackedClearPart(_ t: TrackedEvent) -> JSONObject {
+        ["name": .string(t.name), "occurred_at": .int64(t.timestampMilliseconds ?? nowMilliseconds())]
     }
 
     /// What erasing a customer involves: the tombstone and audit events, and the subjects whose

@@ -1,3 +1,4 @@
+import Foundation
 import Domain
 import EventStore
 import HTTP
@@ -12,14 +13,22 @@ struct CustomerRoutes: Sendable {
     static let ok: JSON = ["success": true, "status": "OK"]
 
     func register(_ router: inout Router) {
+        // The three writes of one event start on the I/O thread and are answered by the event
+        // store's committer when all they need is cached (see `writeNow`).
         for prefix in ["", "/api/v1"] {
-            router.post(prefix + "/customers") { request, context in try await self.sendwithusUpsert(request, context) }
+            router.deferred("POST", prefix + "/customers") { request, context, responder in
+                try self.sendwithusUpsertNow(request, context, responder)
+            }
         }
         // DELETE /customers/{email} (sendwithus) and DELETE /api/v1/customers/{id} (both APIs).
         router.delete("/customers/:id") { request, context in try await self.delete(request, context) }
         router.delete("/api/v1/customers/:id") { request, context in try await self.delete(request, context) }
-        router.put("/api/v1/customers/:id") { request, context in try await self.customerIOUpsert(request, context) }
-        router.post("/api/v1/customers/:id/events") { request, context in try await self.track(request, context) }
+        router.deferred("PUT", "/api/v1/customers/:id") { request, context, responder in
+            try self.customerIOUpsertNow(request, context, responder)
+        }
+        router.deferred("POST", "/api/v1/customers/:id/events") { request, context, responder in
+            try self.trackNow(request, context, responder)
+        }
     }
 
     static func written(_ result: AppendResult) -> HTTPResponse {
@@ -38,6 +47,71 @@ struct CustomerRoutes: Sendable {
             Self.written(try await writer.append { [try await stream(identity)] })
         }
     }
+
+    /// A write without an `Idempotency-Key` whose subject hash and key are cached is built on the
+    /// I/O thread and answered from the committer's completion: no Task hop on the way in or out.
+    /// Anything else (`build` returns nil, a key, an erasure that raced it) takes the async path
+    /// `slow`, which does the whole request again; nothing was appended by the fast attempt.
+    func writeNow(
+        _ request: HTTPRequest, _ responder: HTTPResponder, build: () throws -> StreamAppend?,
+        slow: @escaping @Sendable () async throws -> HTTPResponse
+    ) throws {
+        guard request.headers["Idempotency-Key"] == nil, let unit = try build() else {
+            return responder.respondLater(slow)
+        }
+        let vault = writer.vault
+        app.store.append([unit]) { result in
+            switch result {
+            case .success(let appended):
+                responder.respond(Self.written(appended))
+            case .failure(AppendError.keyDestroyed):
+                if let s = unit.events.first?.data["subject"]?.stringValue {
+                    vault.forgetWritingKey(tenant: unit.tenant, subjectHash: s)
+                }
+                responder.respondLater(slow)
+            case .failure(let error):
+                responder.respond(.from(error: error))
+            }
+        }
+    }
+
+    func sendwithusUpsertNow(_ request: HTTPRequest, _ context: RequestContext, _ responder: HTTPResponder) throws {
+        let tenant = try context.requireTenant()
+        let body = try request.decodeRequiredBody()
+        let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.sendwithusUpsert(body) }
+        try writeNow(request, responder) {
+            try writer.upsertNow(upsert, source: "sendwithus", tenant: tenant, eventID: Self.newEventID(), request: request)
+        } slow: {
+            try await self.sendwithusUpsert(request, context)
+        }
+    }
+
+    func customerIOUpsertNow(_ request: HTTPRequest, _ context: RequestContext, _ responder: HTTPResponder) throws {
+        let tenant = try context.requireTenant()
+        let id = CustomerIdentity.normalize(try context.parameters.require("id"))
+        let body = try request.decodeBody()
+        let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.customerIOUpsert(id: id, body: body) }
+        try writeNow(request, responder) {
+            try writer.upsertNow(upsert, source: "customerio", tenant: tenant, eventID: Self.newEventID(), request: request)
+        } slow: {
+            try await self.customerIOUpsert(request, context)
+        }
+    }
+
+    func trackNow(_ request: HTTPRequest, _ context: RequestContext, _ responder: HTTPResponder) throws {
+        let tenant = try context.requireTenant()
+        let id = CustomerIdentity.normalize(try context.parameters.require("id"))
+        let body = try request.decodeBody()
+        let event = try validated { () throws(IngestValidationError) in try CustomerCommands.trackedEvent(customerID: id, body: body) }
+        try writeNow(request, responder) {
+            try writer.trackNow(event, tenant: tenant, eventID: Self.newEventID(), request: request)
+        } slow: {
+            try await self.track(request, context)
+        }
+    }
+
+    /// The event id of a write without an `Idempotency-Key` (as `RequestIdentity` makes it).
+    static func newEventID() -> UUID { RandomUUID.makeTimeOrdered() }
 
     func sendwithusUpsert(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
         let tenant = try context.requireTenant()
