@@ -122,6 +122,12 @@ public final class SMTPClient {
                 } catch {
                     action = machine.connectionFailed(reason: String(describing: error))
                 }
+            case .receive:
+                do {
+                    action = machine.receive(try readReply(acknowledgingAtOnce: true))
+                } catch {
+                    action = machine.connectionFailed(reason: String(describing: error))
+                }
             case .startTLS:
                 do {
                     guard let connection, let tlsContext else { throw SMTPConnectionError.tls("TLS is not configured") }
@@ -138,11 +144,14 @@ public final class SMTPClient {
         }
     }
 
-    private func readReply() throws -> SMTPReply {
+    /// The next reply. `acknowledgingAtOnce`: a later reply of a pipelined group, which a server
+    /// may hold back until our ACK (see `SMTPConnection.acknowledgeNow`).
+    private func readReply(acknowledgingAtOnce: Bool = false) throws -> SMTPReply {
         guard let connection else { throw SMTPConnectionError.closedByServer }
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             if let reply = try parser.next() { return reply }
+            if acknowledgingAtOnce { connection.acknowledgeNow() }
             let count = try connection.read(into: &buffer)
             if count == 0 { throw SMTPConnectionError.closedByServer }
             parser.append(buffer[0..<count])

@@ -6,6 +6,9 @@ import Foundation
 /// next `Action` for the I/O layer to carry out. One machine is one connection: greeting,
 /// EHLO (HELO fallback), STARTTLS, AUTH PLAIN/LOGIN, then any number of mail transactions
 /// (MAIL FROM, RCPT TO for each recipient, DATA), RSET after a failed transaction, and QUIT.
+/// When the server offers PIPELINING (RFC 2920), MAIL FROM, every RCPT TO and DATA go out in
+/// one write and their replies are read in order: two round trips a message instead of three
+/// plus one per recipient.
 public struct SMTPSessionMachine: Sendable {
     /// What the session needs.
     public struct Options: Sendable, Hashable {
@@ -31,6 +34,9 @@ public struct SMTPSessionMachine: Sendable {
     public enum Action: Sendable, Hashable {
         /// Write these bytes, then read one reply and pass it to `receive(_:)`.
         case send([UInt8])
+        /// Write nothing; read the next reply and pass it to `receive(_:)` (the replies of a
+        /// pipelined group after the first).
+        case receive
         /// Run the TLS handshake on the connection, then call `tlsEstablished()`.
         case startTLS
         /// The session is ready for `beginTransaction(from:to:data:)`.
@@ -65,6 +71,9 @@ public struct SMTPSessionMachine: Sendable {
         case awaitingMailFrom(Transaction)
         case awaitingRecipient(Transaction)
         case awaitingDataGo(Transaction)
+        /// A pipelined MAIL/RCPT.../DATA group: `received` replies read so far; `refusal` is the
+        /// first refused MAIL or RCPT, if any.
+        case awaitingPipelined(Transaction, received: Int, refusal: SendOutcome?)
         case awaitingDataEnd
         case awaitingReset(SendOutcome)
         case awaitingQuit
@@ -159,6 +168,23 @@ public struct SMTPSessionMachine: Sendable {
             guard reply.code == 354 else { return reset(after: reply.failureOutcome) }
             state = .awaitingDataEnd
             return .send(transaction.payload)
+        case .awaitingPipelined(let transaction, let received, var refusal):
+            if received <= transaction.recipients.count {  // MAIL FROM's reply, then each RCPT TO's
+                if refusal == nil, reply.kind != .success { refusal = reply.failureOutcome }
+                state = .awaitingPipelined(transaction, received: received + 1, refusal: refusal)
+                return .receive
+            }
+            // DATA's reply. Any refused recipient fails the whole message, as without pipelining.
+            if let refusal {
+                guard reply.code == 354 else { return reset(after: refusal) }
+                // The server would take the data for the recipients it accepted: end the session
+                // without the final dot, so it discards the transaction.
+                state = .closed
+                return .failed(refusal, nothingSent: false)
+            }
+            guard reply.code == 354 else { return reset(after: reply.failureOutcome) }
+            state = .awaitingDataEnd
+            return .send(transaction.payload)
         case .awaitingDataEnd:
             // The transaction is over either way; no RSET needed.
             state = .ready
@@ -210,8 +236,17 @@ public struct SMTPSessionMachine: Sendable {
             }
             sizeParameter = " SIZE=\(payload.count)"
         }
-        state = .awaitingMailFrom(Transaction(recipients: recipients, payload: payload, next: 0))
-        return command("MAIL FROM:<\(sender)>\(sizeParameter)")
+        let transaction = Transaction(recipients: recipients, payload: payload, next: 0)
+        let mailFrom = "MAIL FROM:<\(sender)>\(sizeParameter)\r\n"
+        guard capabilities.pipelining else {
+            state = .awaitingMailFrom(transaction)
+            return .send(Array(mailFrom.utf8))
+        }
+        state = .awaitingPipelined(transaction, received: 0, refusal: nil)
+        var group = mailFrom
+        for recipient in recipients { group += "RCPT TO:<\(recipient)>\r\n" }
+        group += "DATA\r\n"
+        return .send(Array(group.utf8))
     }
 
     /// Ends the session politely.
@@ -281,6 +316,7 @@ public struct SMTPSessionMachine: Sendable {
         var nothingSent = false
         switch state {
         case .awaitingMailFrom: nothingSent = true
+        case .awaitingPipelined(_, let received, _) where received == 0: nothingSent = true
         default: break
         }
         state = .closed

@@ -64,6 +64,65 @@ import Testing
         #expect(machine.isReady)
     }
 
+    /// A machine past EHLO with a server that offers PIPELINING.
+    func pipeliningMachine() -> SMTPSessionMachine {
+        var machine = SMTPSessionMachine(options: .init(heloName: "c", startTLS: .never))
+        _ = machine.receive(reply(220, "hi"))
+        #expect(machine.receive(reply(250, "hi", "PIPELINING", "SIZE 1000")) == .ready)
+        return machine
+    }
+
+    @Test func pipelinedTransactionSendsOneGroupAndReadsEveryReply() {
+        var machine = pipeliningMachine()
+        for index in 1...2 {
+            let first = machine.beginTransaction(from: "a@x.test", to: ["b@y.test", "c@y.test"], message: Array("hi".utf8))
+            #expect(sent(first) == "MAIL FROM:<a@x.test> SIZE=7\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n")
+            #expect(machine.receive(reply(250, "sender ok")) == .receive)
+            #expect(machine.receive(reply(250, "rcpt ok")) == .receive)
+            #expect(machine.receive(reply(250, "rcpt ok")) == .receive)
+            #expect(sent(machine.receive(reply(354, "go"))) == "hi\r\n.\r\n")
+            #expect(machine.receive(reply(250, "queued \(index)")) == .messageFinished(.accepted(providerReply: "250 queued \(index)")))
+            #expect(machine.isReady)
+        }
+    }
+
+    @Test func pipelinedRefusalsFailTheMessage() {
+        // A refused recipient, DATA refused too (no valid recipients): RSET, the session stays.
+        var machine = pipeliningMachine()
+        _ = machine.beginTransaction(from: "a@x.test", to: ["b@y.test"], message: [])
+        #expect(machine.receive(reply(250, "ok")) == .receive)
+        #expect(machine.receive(reply(550, "5.1.1 unknown user")) == .receive)
+        #expect(sent(machine.receive(reply(554, "5.5.1 no valid recipients"))) == "RSET\r\n")
+        #expect(machine.receive(reply(250, "ok")) == .messageFinished(.permanent(reason: "550 5.1.1 unknown user")))
+        #expect(machine.isReady)
+
+        // A refused sender: the first refusal is the outcome, whatever follows.
+        _ = machine.beginTransaction(from: "a@x.test", to: ["b@y.test"], message: [])
+        #expect(machine.receive(reply(451, "4.7.1 try later")) == .receive)
+        #expect(machine.receive(reply(503, "need MAIL")) == .receive)
+        #expect(sent(machine.receive(reply(503, "need RCPT"))) == "RSET\r\n")
+        #expect(machine.receive(reply(250, "ok")) == .messageFinished(.temporary(reason: "451 4.7.1 try later")))
+
+        // One recipient refused but DATA accepted for the others: never send the data (it would
+        // reach only some recipients); end the session instead.
+        _ = machine.beginTransaction(from: "a@x.test", to: ["b@y.test", "c@y.test"], message: [])
+        #expect(machine.receive(reply(250, "ok")) == .receive)
+        #expect(machine.receive(reply(550, "5.1.1 unknown user")) == .receive)
+        #expect(machine.receive(reply(250, "ok")) == .receive)
+        #expect(machine.receive(reply(354, "go")) == .failed(.permanent(reason: "550 5.1.1 unknown user"), nothingSent: false))
+        #expect(machine.isClosed)
+    }
+
+    @Test func pipelinedGroupLostBeforeAnyReplyMayBeRetried() {
+        var machine = pipeliningMachine()
+        _ = machine.beginTransaction(from: "a@x.test", to: ["b@y.test"], message: [])
+        #expect(machine.connectionFailed(reason: "reset") == .failed(.temporary(reason: "reset"), nothingSent: true))
+        var later = pipeliningMachine()
+        _ = later.beginTransaction(from: "a@x.test", to: ["b@y.test"], message: [])
+        _ = later.receive(reply(250, "ok"))
+        #expect(later.connectionFailed(reason: "reset") == .failed(.temporary(reason: "reset"), nothingSent: false))
+    }
+
     @Test func serverClosingAndLostConnectionAreTemporary() {
         var machine = SMTPSessionMachine(options: .init(heloName: "c", startTLS: .never))
         _ = machine.receive(reply(220, "hi"))

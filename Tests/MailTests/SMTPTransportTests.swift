@@ -104,6 +104,40 @@ import Testing
         #expect(try fixture.received().isEmpty)
     }
 
+    @Test func pipeliningSessionCarriesSeveralMessages() async throws {
+        let fixture = try SMTPFixture(pipelining: true)
+        let transport = try SMTPTransport(configuration: configuration(fixture))
+        var outcomes: [SendOutcome] = []
+        for number in 1...3 { outcomes.append(await transport.send(message(number))) }
+        await transport.close()
+        #expect(outcomes == (1...3).map { .accepted(providerReply: "250 2.0.0 Ok: queued as FIX000\($0)") })
+        let received = try fixture.received()
+        #expect(received.map(\.message_id) == (1...3).map { "<log_\($0)@mail.sender.test>" })
+        #expect(received.allSatisfy { $0.rcpt_tos == ["ann@rcpt.test", "cc@rcpt.test", "hidden@rcpt.test"] })
+        #expect(Set(received.map(\.peer_port)).count == 1)  // one session
+    }
+
+    @Test func pipeliningRefusalsFailOnlyTheirMessage() async throws {
+        // A refused recipient among accepted ones: nothing is delivered to anybody.
+        let fixture = try SMTPFixture(mode: .rejectUnknown, pipelining: true)
+        let transport = try SMTPTransport(configuration: configuration(fixture))
+        var partly = message(1)
+        partly.cc = [MailAddress("unknown@rcpt.test")]
+        let refused = await transport.send(partly)
+        #expect(refused == .permanent(reason: "550 5.1.1 <unknown@rcpt.test>: Recipient address rejected: User unknown"))
+        #expect(await transport.send(message(2)).isAccepted)
+        await transport.close()
+        #expect(try fixture.received().map(\.message_id) == ["<log_2@mail.sender.test>"])
+
+        // A refused sender: a temporary failure, and the same session carries the next message.
+        let senderFixture = try SMTPFixture(mode: .rejectFirstSender, pipelining: true)
+        let other = try SMTPTransport(configuration: configuration(senderFixture))
+        #expect(await other.send(message(3)) == .temporary(reason: "451 4.7.1 Sender temporarily refused"))
+        #expect(await other.send(message(4)).isAccepted)
+        await other.close()
+        #expect(try senderFixture.received().map(\.message_id) == ["<log_4@mail.sender.test>"])
+    }
+
     @Test func implicitTLS() async throws {
         let directory = try TemporaryDirectory()
         let certificate = try ThrowawayCertificate(in: directory)

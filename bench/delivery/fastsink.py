@@ -15,7 +15,7 @@ import threading
 import time
 from multiprocessing import Process, Value
 
-EHLO = b"250-sink\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n"
+EHLO = b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 52428800\r\n"
 
 
 def serve(sock, counter):

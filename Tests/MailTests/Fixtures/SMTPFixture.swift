@@ -126,6 +126,10 @@ final class SMTPFixture {
         case sink
         case failFirst = "fail-first"
         case reject
+        /// Refuses only recipients whose address starts with `unknown@`.
+        case rejectUnknown = "reject-unknown"
+        /// Refuses the first MAIL FROM (451), accepts the rest.
+        case rejectFirstSender = "reject-first-sender"
         /// Records each message, then holds the 250 for a second.
         case slow
     }
@@ -140,7 +144,8 @@ final class SMTPFixture {
     /// Starts the server and waits (up to 10 s) until its port accepts connections.
     init(
         mode: Mode = .sink, startTLS: ThrowawayCertificate? = nil, implicitTLS: ThrowawayCertificate? = nil,
-        auth: (user: String, password: String)? = nil, port: Int? = nil, directory: TemporaryDirectory? = nil
+        auth: (user: String, password: String)? = nil, port: Int? = nil, directory: TemporaryDirectory? = nil,
+        pipelining: Bool = false
     ) throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
@@ -151,6 +156,7 @@ final class SMTPFixture {
         if let startTLS { arguments += ["--starttls", startTLS.certificatePath, startTLS.keyPath] }
         if let implicitTLS { arguments += ["--implicit-tls", implicitTLS.certificatePath, implicitTLS.keyPath] }
         if let auth { arguments += ["--auth", "\(auth.user):\(auth.password)"] }
+        if pipelining { arguments.append("--pipelining") }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3"] + arguments

@@ -5,7 +5,7 @@
 let smtpFixtureScript = #"""
 # Loopback SMTP server for the Mail tests (needs `pip install aiosmtpd`).
 #
-# Usage: smtp_server.py --port P --out DIR [--mode sink|fail-first|reject|slow]
+# Usage: smtp_server.py --port P --out DIR [--mode sink|fail-first|reject|reject-unknown|reject-first-sender|slow] [--pipelining]
 # slow: records each message, then holds its 250 reply for a second (the window in which a
 # sender can die after the provider has the mail but before it learns so).
 #                       [--starttls CERT KEY] [--implicit-tls CERT KEY] [--auth USER:PASSWORD]
@@ -35,14 +35,31 @@ def addresses(header):
 
 
 class Handler:
-    def __init__(self, out, mode):
+    def __init__(self, out, mode, pipelining=False):
         self.out = out
         self.mode = mode
+        self.pipelining = pipelining
         self.data_calls = 0
         self.accepted = 0
+        self.mail_commands = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            # aiosmtpd reads one command line at a time, so pipelined commands simply queue up.
+            responses.insert(1, "250-PIPELINING")
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mail_commands += 1
+        if self.mode == "reject-first-sender" and self.mail_commands == 1:
+            return "451 4.7.1 Sender temporarily refused"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.mode == "reject":
+        if self.mode == "reject" or (self.mode == "reject-unknown" and address.startswith("unknown@")):
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
@@ -93,7 +110,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--mode", default="sink", choices=["sink", "fail-first", "reject", "slow"])
+    parser.add_argument("--mode", default="sink", choices=["sink", "fail-first", "reject", "reject-unknown", "reject-first-sender", "slow"])
+    parser.add_argument("--pipelining", action="store_true", help="announce PIPELINING (RFC 2920)")
     parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--auth", metavar="USER:PASSWORD")
@@ -119,7 +137,7 @@ def main():
         kwargs.update(authenticator=authenticator, auth_required=True)
 
     os.makedirs(args.out, exist_ok=True)
-    controller = Controller(Handler(args.out, args.mode), hostname="127.0.0.1", port=args.port, **kwargs)
+    controller = Controller(Handler(args.out, args.mode, args.pipelining), hostname="127.0.0.1", port=args.port, **kwargs)
     controller.start()
     # The test process may spawn us with signals blocked; make SIGTERM work again.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
