@@ -17,17 +17,17 @@ struct CustomerRoutes: Sendable {
         // store's committer when all they need is cached (see `writeNow`).
         for prefix in ["", "/api/v1"] {
             router.deferred("POST", prefix + "/customers") { request, context, responder in
-                try self.sendwithusUpsertNow(request, context, responder)
+                try self.writeNow(request, responder, try self.sendwithusUpsert(request, context))
             }
         }
         // DELETE /customers/{email} (sendwithus) and DELETE /api/v1/customers/{id} (both APIs).
         router.delete("/customers/:id") { request, context in try await self.delete(request, context) }
         router.delete("/api/v1/customers/:id") { request, context in try await self.delete(request, context) }
         router.deferred("PUT", "/api/v1/customers/:id") { request, context, responder in
-            try self.customerIOUpsertNow(request, context, responder)
+            try self.writeNow(request, responder, try self.customerIOUpsert(request, context))
         }
         router.deferred("POST", "/api/v1/customers/:id/events") { request, context, responder in
-            try self.trackNow(request, context, responder)
+            try self.writeNow(request, responder, try self.track(request, context))
         }
     }
 
@@ -48,15 +48,22 @@ struct CustomerRoutes: Sendable {
         }
     }
 
+    /// A parsed and validated single-event write, ready to be built two ways.
+    struct OneEventWrite: Sendable {
+        let tenant: String
+        /// Builds the append without waiting; nil when the subject's hash or key is not cached.
+        let now: @Sendable () throws -> StreamAppend?
+        /// Builds the append, fetching or creating what is missing.
+        let later: @Sendable (RequestIdentity) async throws -> StreamAppend
+    }
+
     /// A write without an `Idempotency-Key` whose subject hash and key are cached is built on the
     /// I/O thread and answered from the committer's completion: no Task hop on the way in or out.
-    /// Anything else (`build` returns nil, a key, an erasure that raced it) takes the async path
-    /// `slow`, which does the whole request again; nothing was appended by the fast attempt.
-    func writeNow(
-        _ request: HTTPRequest, _ responder: HTTPResponder, build: () throws -> StreamAppend?,
-        slow: @escaping @Sendable () async throws -> HTTPResponse
-    ) throws {
-        guard request.headers["Idempotency-Key"] == nil, let unit = try build() else {
+    /// Anything else (`now` returns nil, a key, an erasure that raced it) takes the async path,
+    /// `write`; nothing was appended by the fast attempt.
+    func writeNow(_ request: HTTPRequest, _ responder: HTTPResponder, _ write: OneEventWrite) throws {
+        let slow: @Sendable () async throws -> HTTPResponse = { try await self.write(request, tenant: write.tenant, write.later) }
+        guard request.headers["Idempotency-Key"] == nil, let unit = try write.now() else {
             return responder.respondLater(slow)
         }
         let vault = writer.vault
@@ -75,72 +82,45 @@ struct CustomerRoutes: Sendable {
         }
     }
 
-    func sendwithusUpsertNow(_ request: HTTPRequest, _ context: RequestContext, _ responder: HTTPResponder) throws {
+    func sendwithusUpsert(_ request: HTTPRequest, _ context: RequestContext) throws -> OneEventWrite {
         let tenant = try context.requireTenant()
         let body = try request.decodeRequiredBody()
         let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.sendwithusUpsert(body) }
-        try writeNow(request, responder) {
-            try writer.upsertNow(upsert, source: "sendwithus", tenant: tenant, eventID: Self.newEventID(), request: request)
-        } slow: {
-            try await self.sendwithusUpsert(request, context)
-        }
+        return upsertWrite(upsert, source: "sendwithus", tenant: tenant, request)
     }
 
-    func customerIOUpsertNow(_ request: HTTPRequest, _ context: RequestContext, _ responder: HTTPResponder) throws {
+    func customerIOUpsert(_ request: HTTPRequest, _ context: RequestContext) throws -> OneEventWrite {
         let tenant = try context.requireTenant()
         let id = CustomerIdentity.normalize(try context.parameters.require("id"))
         let body = try request.decodeBody()
         let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.customerIOUpsert(id: id, body: body) }
-        try writeNow(request, responder) {
-            try writer.upsertNow(upsert, source: "customerio", tenant: tenant, eventID: Self.newEventID(), request: request)
-        } slow: {
-            try await self.customerIOUpsert(request, context)
+        return upsertWrite(upsert, source: "customerio", tenant: tenant, request)
+    }
+
+    private func upsertWrite(_ upsert: CustomerUpsert, source: String, tenant: String, _ request: HTTPRequest) -> OneEventWrite {
+        let writer = self.writer
+        return OneEventWrite(tenant: tenant) {
+            try writer.upsertNow(upsert, source: source, tenant: tenant, eventID: Self.newEventID(), request: request)
+        } later: {
+            try await writer.upsert(upsert, source: source, tenant: tenant, eventID: $0.newEventID(0), request: request)
         }
     }
 
-    func trackNow(_ request: HTTPRequest, _ context: RequestContext, _ responder: HTTPResponder) throws {
+    func track(_ request: HTTPRequest, _ context: RequestContext) throws -> OneEventWrite {
         let tenant = try context.requireTenant()
         let id = CustomerIdentity.normalize(try context.parameters.require("id"))
         let body = try request.decodeBody()
         let event = try validated { () throws(IngestValidationError) in try CustomerCommands.trackedEvent(customerID: id, body: body) }
-        try writeNow(request, responder) {
+        let writer = self.writer
+        return OneEventWrite(tenant: tenant) {
             try writer.trackNow(event, tenant: tenant, eventID: Self.newEventID(), request: request)
-        } slow: {
-            try await self.track(request, context)
+        } later: {
+            try await writer.track(event, tenant: tenant, eventID: $0.newEventID(0), request: request)
         }
     }
 
     /// The event id of a write without an `Idempotency-Key` (as `RequestIdentity` makes it).
     static func newEventID() -> UUID { RandomUUID.makeTimeOrdered() }
-
-    func sendwithusUpsert(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
-        let tenant = try context.requireTenant()
-        let body = try request.decodeRequiredBody()
-        let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.sendwithusUpsert(body) }
-        return try await write(request, tenant: tenant) {
-            try await writer.upsert(upsert, source: "sendwithus", tenant: tenant, eventID: $0.newEventID(0), request: request)
-        }
-    }
-
-    func customerIOUpsert(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
-        let tenant = try context.requireTenant()
-        let id = CustomerIdentity.normalize(try context.parameters.require("id"))
-        let body = try request.decodeBody()
-        let upsert = try validated { () throws(IngestValidationError) in try CustomerCommands.customerIOUpsert(id: id, body: body) }
-        return try await write(request, tenant: tenant) {
-            try await writer.upsert(upsert, source: "customerio", tenant: tenant, eventID: $0.newEventID(0), request: request)
-        }
-    }
-
-    func track(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
-        let tenant = try context.requireTenant()
-        let id = CustomerIdentity.normalize(try context.parameters.require("id"))
-        let body = try request.decodeBody()
-        let event = try validated { () throws(IngestValidationError) in try CustomerCommands.trackedEvent(customerID: id, body: body) }
-        return try await write(request, tenant: tenant) {
-            try await writer.track(event, tenant: tenant, eventID: $0.newEventID(0), request: request)
-        }
-    }
 
     func delete(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
         let tenant = try context.requireTenant()
