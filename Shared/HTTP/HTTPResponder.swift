@@ -10,14 +10,9 @@ public struct HTTPResponder: Sendable {
     /// Answers the request.
     public func respond(_ response: HTTPResponse) { deliver(response) }
 
-    /// Answers with what `work` returns, or with the error it throws mapped to its status
-    /// (as the server maps a handler's error).
-    public func respond(catching work: () throws -> HTTPResponse) {
-        do { deliver(try work()) } catch { deliver(.from(error: error)) }
-    }
-
-    /// Runs `work` as a Task and answers with its result: the way back to the ordinary async path
-    /// when a deferred handler finds it has to wait for something.
+    /// Runs `work` as a Task and answers with its result, or with the error it throws mapped to
+    /// its status: how the server runs async handlers, and the way back to that path when a
+    /// deferred handler finds it has to wait for something.
     public func respondLater(_ work: @escaping @Sendable () async throws -> HTTPResponse) {
         let deliver = self.deliver
         Task {

@@ -336,32 +336,29 @@ final class IOLoop: @unchecked Sendable {
             }
             respond(c, response, info: info, sequence: nil)
         case .deferred(let handler):
-            let sequence = c.appendSlot(bytes: nil, closeAfter: false, info: info)
-            let fd = c.fd
-            let connectionID = c.id
-            let responder = HTTPResponder { [self] response in
-                self.post(Completion(fd: fd, connectionID: connectionID, sequence: sequence, response: response))
-            }
+            let (responder, sequence) = laterResponder(c, info: info)
             do {
                 try handler(request, requestContext, responder)
             } catch {
                 respond(c, .from(error: error), info: info, sequence: sequence)
             }
         case .async(let handler):
-            let sequence = c.appendSlot(bytes: nil, closeAfter: false, info: info)
-            let fd = c.fd
-            let connectionID = c.id
             let context = requestContext
-            Task {
-                let response: HTTPResponse
-                do {
-                    response = try await handler(request, context)
-                } catch {
-                    response = .from(error: error)
-                }
-                self.post(Completion(fd: fd, connectionID: connectionID, sequence: sequence, response: response))
-            }
+            laterResponder(c, info: info).responder.respondLater { try await handler(request, context) }
         }
+    }
+
+    /// A slot for a response that comes later, from any thread, and the responder that fills it.
+    private func laterResponder(
+        _ c: HTTPConnection, info: HTTPConnection.PendingInfo
+    ) -> (responder: HTTPResponder, sequence: UInt64) {
+        let sequence = c.appendSlot(bytes: nil, closeAfter: false, info: info)
+        let fd = c.fd
+        let connectionID = c.id
+        let responder = HTTPResponder { [self] response in
+            self.post(Completion(fd: fd, connectionID: connectionID, sequence: sequence, response: response))
+        }
+        return (responder, sequence)
     }
 
     /// Serialises `response`, records metrics and the log line, and queues the bytes in order:

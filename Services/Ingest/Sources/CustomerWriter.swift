@@ -223,10 +223,16 @@ struct CustomerWriter: Sendable {
         do {
             return try await app.store.append(units)
         } catch AppendError.keyDestroyed {
-            for u in units {
-                if let s = u.events.first?.data["subject"]?.stringValue { vault.forgetWritingKey(tenant: u.tenant, subjectHash: s) }
-            }
+            forgetWritingKeys(of: units)
             return try await app.store.append(try await build())
+        }
+    }
+
+    /// After the store refused `units` because a key was destroyed meanwhile (an erasure raced
+    /// them): forget their cached writing keys, so building them again fetches live ones.
+    func forgetWritingKeys(of units: [StreamAppend]) {
+        for u in units {
+            if let s = u.events.first?.data["subject"]?.stringValue { vault.forgetWritingKey(tenant: u.tenant, subjectHash: s) }
         }
     }
 }

@@ -62,24 +62,26 @@ struct CustomerRoutes: Sendable {
     /// Anything else (`now` returns nil, a key, an erasure that raced it) takes the async path,
     /// `write`; nothing was appended by the fast attempt.
     func writeNow(_ request: HTTPRequest, _ responder: HTTPResponder, _ write: OneEventWrite) throws {
-        let slow: @Sendable () async throws -> HTTPResponse = { try await self.write(request, tenant: write.tenant, write.later) }
         guard request.headers["Idempotency-Key"] == nil, let unit = try write.now() else {
-            return responder.respondLater(slow)
+            return respondLater(request, responder, write)
         }
-        let vault = writer.vault
+        let writer = self.writer
         app.store.append([unit]) { result in
             switch result {
             case .success(let appended):
                 responder.respond(Self.written(appended))
             case .failure(AppendError.keyDestroyed):
-                if let s = unit.events.first?.data["subject"]?.stringValue {
-                    vault.forgetWritingKey(tenant: unit.tenant, subjectHash: s)
-                }
-                responder.respondLater(slow)
+                writer.forgetWritingKeys(of: [unit])
+                self.respondLater(request, responder, write)
             case .failure(let error):
                 responder.respond(.from(error: error))
             }
         }
+    }
+
+    /// The async path of a single-event write: idempotency, keys fetched or created, the append.
+    private func respondLater(_ request: HTTPRequest, _ responder: HTTPResponder, _ write: OneEventWrite) {
+        responder.respondLater { try await self.write(request, tenant: write.tenant, write.later) }
     }
 
     func sendwithusUpsert(_ request: HTTPRequest, _ context: RequestContext) throws -> OneEventWrite {
