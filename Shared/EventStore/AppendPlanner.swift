@@ -74,6 +74,18 @@ struct AppendPlanner {
         return keys
     }
 
+    /// The keys of streams that every append of `units` expects not to exist (`.noStream`).
+    static func noStreamKeys(_ units: [[StreamAppend]], _ keysByUnit: [[StreamKey]]) -> Set<StreamKey> {
+        var fresh = Set<StreamKey>()
+        var other = Set<StreamKey>()
+        for (u, unit) in units.enumerated() {
+            for (si, s) in unit.enumerated() {
+                if s.expected == .noStream { fresh.insert(keysByUnit[u][si]) } else { other.insert(keysByUnit[u][si]) }
+            }
+        }
+        return other.isEmpty ? fresh : fresh.subtracting(other)
+    }
+
     /// `keys`: `keysByUnit(units)` when the caller has it already.
     static func plan(
         units: [[StreamAppend]], existing: [UUID: ExistingEvent], heads: [StreamKey: Int64],

@@ -9,16 +9,23 @@ import Postgres
 /// The committer thread (or threads, each with its own connection) remembers stream heads, so a
 /// batch of known streams costs one round trip: one self-committing INSERT statement.
 public final class EventAppender: @unchecked Sendable {
-    // @unchecked Sendable: the pending queue and counters are only touched under `condition`;
+    // @unchecked Sendable: the pending queue and counters are only touched under `condition`,
+    // `backlogPosted` only under `backlogCondition`;
     // each committer's connection is used only by its own thread.
 
     /// Tuning of group commit. Defaults suit a small machine.
     public struct Configuration: Sendable {
         public var url: String
-        /// Committer threads/connections. Default 1: one committer plans from exact cached stream
-        /// heads and never races itself; more overlap round trips but collide on shared streams
-        /// (each collision costs a retry), which on a small machine measured slower.
-        public var committers: Int = 1
+        /// Committer threads/connections. Default 2. The first takes whatever is pending; the
+        /// others only a backlog of at least `parallelCommitThreshold` events, so small appends
+        /// still gather into one large group commit (two committers sharing a stream of single
+        /// events measured slower: smaller groups, more commits), while a backlog of batches keeps
+        /// two transactions in flight. Two committers writing the same stream at once collide on
+        /// its next version; the loser plans again from a lookup.
+        public var committers: Int = 2
+        /// Fewest pending events for which a committer other than the first takes a batch.
+        /// Default 1,000 (one full `/api/v2/batch`).
+        public var parallelCommitThreshold: Int = 1_000
         /// Most events in one transaction. Default 5,000.
         public var maximumBatchEvents: Int = 5_000
         /// Most pending appends before new ones fail fast with `poolExhausted`. Default 50,000.
@@ -40,6 +47,11 @@ public final class EventAppender: @unchecked Sendable {
     public let configuration: Configuration
     private let condition = NSCondition()
     private var pending: [Pending] = []
+    /// Events in `pending`.
+    private var pendingEvents = 0
+    /// Where helper committers wait for a backlog; `backlogPosted` is under it.
+    private let backlogCondition = NSCondition()
+    private var backlogPosted = false
     private var stopping = false
     private var running = 0
     private var activeBatches = 0
@@ -56,7 +68,7 @@ public final class EventAppender: @unchecked Sendable {
         self.configuration = configuration
         self.onCommit = onCommit
         for i in 0..<max(1, configuration.committers) {
-            let t = Thread { [unowned self] in self.committerLoop() }
+            let t = Thread { [unowned self] in self.committerLoop(index: i) }
             t.name = "event-committer-\(i)"
             threads.append(t)
         }
@@ -104,8 +116,20 @@ public final class EventAppender: @unchecked Sendable {
             return completion(.failure(PostgresError(code: .poolExhausted)))
         }
         pending.append(Pending(unit: unit, eventCount: count, completion: completion))
+        pendingEvents += count
         condition.signal()
+        let backlog = threads.count > 1 && pendingEvents >= configuration.parallelCommitThreshold
         condition.unlock()
+        if backlog { postBacklog() }
+    }
+
+    /// Wakes the helper committers (index > 0): they wait on their own condition, so the many
+    /// small appends that never make a backlog wake only the first committer.
+    private func postBacklog() {
+        backlogCondition.lock()
+        backlogPosted = true
+        backlogCondition.broadcast()
+        backlogCondition.unlock()
     }
 
     /// Finishes the pending appends, then stops the committers.
@@ -113,15 +137,39 @@ public final class EventAppender: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.broadcast()
+        condition.unlock()
+        postBacklog()
+        condition.lock()
         while running > 0 { condition.wait() }
         condition.unlock()
     }
 
-    private func takeBatch() -> [Pending]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while pending.isEmpty && !stopping { condition.wait() }
-        if pending.isEmpty { return nil }
+    /// The next batch for committer `index` (nil when stopping and nothing is left).
+    private func takeBatch(index: Int) -> [Pending]? {
+        if index == 0 {
+            condition.lock()
+            defer { condition.unlock() }
+            while pending.isEmpty && !stopping { condition.wait() }
+            return pending.isEmpty ? nil : takeLocked()
+        }
+        while true {
+            condition.lock()
+            if pendingEvents >= configuration.parallelCommitThreshold || (stopping && !pending.isEmpty) {
+                defer { condition.unlock() }
+                return takeLocked()
+            }
+            let stop = stopping
+            condition.unlock()
+            if stop { return nil }
+            backlogCondition.lock()
+            while !backlogPosted { backlogCondition.wait() }
+            backlogPosted = false
+            backlogCondition.unlock()
+        }
+    }
+
+    /// Takes the oldest pending appends, up to `maximumBatchEvents` (at least one). Under `condition`.
+    private func takeLocked() -> [Pending] {
         var events = 0
         var n = 0
         while n < pending.count && (n == 0 || events + pending[n].eventCount <= configuration.maximumBatchEvents) {
@@ -130,12 +178,13 @@ public final class EventAppender: @unchecked Sendable {
         }
         let batch = Array(pending[0..<n])
         pending.removeFirst(n)
+        pendingEvents -= events
         return batch
     }
 
-    private func committerLoop() {
+    private func committerLoop(index: Int) {
         var connection: PostgresConnection?
-        while let batch = takeBatch() {
+        while let batch = takeBatch(index: index) {
             do {
                 if connection == nil || connection?.isConnected == false {
                     connection = nil
@@ -233,7 +282,10 @@ public final class EventAppender: @unchecked Sendable {
         return known
     }
 
-    /// One batch, in one round trip when every stream's head is cached (`trustCache`): the INSERT
+    /// One batch, in one round trip when every stream's head is cached or the stream is only
+    /// appended with `.noStream` (`trustCache`; such a stream is assumed new, not looked up: if it
+    /// exists, its version 1 makes the INSERT collide; nor is it remembered, as most are one-off
+    /// streams, a tracked event's for one): the INSERT
     /// statement is its own transaction: it locks the keys it relies on (FOR SHARE), inserts every
     /// row, and sends one NOTIFY. Otherwise a lookup comes first (of the unknown heads only, or of
     /// everything the plan needs when the cache is not trusted). A planned row whose id exists
@@ -244,6 +296,7 @@ public final class EventAppender: @unchecked Sendable {
         let units = batch.map { $0.unit }
         let keysByUnit = AppendPlanner.keysByUnit(units)
         let keys = AppendPlanner.streamKeys(keysByUnit)
+        let fresh = AppendPlanner.noStreamKeys(units, keysByUnit)
         let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap { $0.keyID } } }))
         var trustCache = trustCache
         while true {
@@ -253,7 +306,13 @@ public final class EventAppender: @unchecked Sendable {
                 var unknown: [AppendPlanner.StreamKey] = []
                 withLock {
                     for k in keys {
-                        if let h = headCache[k] { cached[k] = h } else { unknown.append(k) }
+                        if let h = headCache[k] {
+                            cached[k] = h
+                        } else if fresh.contains(k) {
+                            cached[k] = 0  // assumed new; if it is not, its version 1 collides
+                        } else {
+                            unknown.append(k)
+                        }
                     }
                 }
                 known = unknown.isEmpty ? Known() : try lookup(ids: [], keys: unknown, keyIDs: [], on: connection)
@@ -308,7 +367,7 @@ public final class EventAppender: @unchecked Sendable {
                     }
                 }
                 var written: [AppendPlanner.StreamKey: Int64] = [:]
-                for r in rows { written[r.key] = r.version }
+                for r in rows where !fresh.contains(r.key) { written[r.key] = r.version }
                 withLock { headCache.record(written) }
             }
 

@@ -8,8 +8,8 @@ public final class EventStore: Sendable {
         public var url: String
         /// Pooled connections for reads and read-model queries. Default 8.
         public var poolSize: Int = 8
-        /// Group-commit committers. Default 1 (see `EventAppender.Configuration.committers`).
-        public var committers: Int = 1
+        /// Group-commit committers. Default 2 (see `EventAppender.Configuration.committers`).
+        public var committers: Int = 2
         /// Called after each committed batch with its event count (metrics).
         public var onCommit: (@Sendable (Int) -> Void)?
 

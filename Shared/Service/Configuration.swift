@@ -56,6 +56,9 @@ public struct ServiceConfiguration: Sendable {
     public var usesDevelopmentMasterKey: Bool
     /// Pooled database connections (`DB_POOL_SIZE`, default 8).
     public var poolSize: Int
+    /// Group-commit committers, each with its own connection (`EVENT_COMMITTERS`, default 2; the
+    /// second only takes a backlog of large appends, see `EventAppender.Configuration`).
+    public var eventCommitters: Int
     /// Largest request body (`MAX_BODY_BYTES`, default 1 MiB).
     public var maxBodyBytes: Int
     /// `METRICS_TOKEN`: when set, `GET /metrics` requires `Authorization: Bearer <token>`;
@@ -90,6 +93,7 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError("MASTER_KEY: \(error)")
         }
         poolSize = try environment.read("DB_POOL_SIZE", default: 8, in: 1...200)
+        eventCommitters = try environment.read("EVENT_COMMITTERS", default: 2, in: 1...8)
         maxBodyBytes = try environment.read("MAX_BODY_BYTES", default: 1 << 20, in: 1024...(64 << 20))
         metricsToken = environment.read("METRICS_TOKEN")
         if let token = metricsToken, token.utf8.count < 16 {

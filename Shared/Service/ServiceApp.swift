@@ -38,6 +38,7 @@ public final class ServiceApp: Sendable {
         self.configuration = configuration
         var sc = EventStore.Configuration(url: configuration.databaseURL)
         sc.poolSize = configuration.poolSize
+        sc.committers = configuration.eventCommitters
         let metrics = MetricsRegistry()
         let batchSizes = metrics.histogram(
             "eventstore_append_batch_events", help: "Events per group-commit transaction",

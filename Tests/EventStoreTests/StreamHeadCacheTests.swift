@@ -58,6 +58,59 @@ import Testing
         #expect(versions == Array(1...8))
     }
 
+    /// `.noStream` streams are assumed new without a lookup and not remembered: the database
+    /// still refuses one that exists, whoever wrote it.
+    @Test func noStreamAppendsAreDecidedByTheDatabaseWithoutALookup() async throws {
+        let first = try await makeStore(committers: 1)
+        defer { first.shutdown() }
+        let other = EventStore(configuration: .init(url: first.configuration.url))
+        defer { other.shutdown() }
+
+        try await other.append(StreamAppend(tenant: "t", stream: "x", events: [event()]))
+        await #expect(throws: AppendError.wrongExpectedVersion(stream: "x", expected: .noStream, actual: 1)) {
+            try await first.append(StreamAppend(tenant: "t", stream: "x", expected: .noStream, events: [event()]))
+        }
+        let r = try await first.append(StreamAppend(tenant: "t", stream: "y", expected: .noStream, events: [event(), event()]))
+        #expect(r.streams[0].lastVersion == 2)
+        await #expect(throws: AppendError.wrongExpectedVersion(stream: "y", expected: .noStream, actual: 2)) {
+            try await first.append(StreamAppend(tenant: "t", stream: "y", expected: .noStream, events: [event()]))
+        }
+        // Two `.noStream` appends of one stream in one group commit: the second is refused.
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    (try? await first.append(StreamAppend(tenant: "t", stream: "z", expected: .noStream, events: [event()]))) != nil
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 1)
+        #expect(try await first.readStream(tenant: "t", stream: "z").map(\.version) == [1])
+    }
+
+    /// Appends large enough to make a backlog bring in the second committer: both commit at
+    /// once, collide on shared streams' versions, and still leave every stream dense.
+    @Test func aBacklogOfLargeAppendsOnSharedStreamsKeepsVersionsDense() async throws {
+        let store = try await makeStore(committers: 2)
+        defer { store.shutdown() }
+        let batchesBefore = store.appender.committed.batches
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await store.append(
+                        (0..<4).map { s in StreamAppend(tenant: "t", stream: "shared-\(s)", events: (0..<150).map { _ in event() }) }
+                            + (0..<300).map { _ in StreamAppend(tenant: "t", stream: "own-\(UUID())", expected: .noStream, events: [event()]) })
+                }
+            }
+            try await group.waitForAll()
+        }
+        for s in 0..<4 {
+            #expect(try await store.readStream(tenant: "t", stream: "shared-\(s)").map(\.version) == Array(1...1_200))
+        }
+        #expect(try await store.pool.execute("SELECT count(*) FROM events")[0].int(0) == 8 * 900)
+        #expect(store.appender.committed.batches - batchesBefore >= 2)
+    }
+
     @Test func manyAppendersOnFewStreamsKeepVersionsDense() async throws {
         let store = try await makeStore(committers: 2)
         defer { store.shutdown() }

@@ -22,6 +22,12 @@ import Testing
         try #require(events.count >= 1)
         #expect(events.map(\.type) == ["customer.upserted", "customer.event_tracked", "customer.event_tracked", "customer.deleted", "audit.erasure_recorded"])
         #expect(events[1].data["name"] == "purchased")
+        // Profile events share the customer's stream; each tracked event has one of its own.
+        #expect(events[0].stream.hasPrefix("customer-") && events[3].stream == events[0].stream)
+        #expect(events[3].version == 2)
+        for e in events[1...2] {
+            #expect(e.stream == "tracked-" + e.id.hexText(dashed: false) && e.version == 1)
+        }
         // The id's key and the email's key were both destroyed.
         #expect(events[3].data["erased_subjects"]?.arrayValue?.count == 2)
         #expect(try await h.personal(events[1]) == nil)

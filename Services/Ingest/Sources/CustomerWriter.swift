@@ -134,7 +134,7 @@ struct CustomerWriter: Sendable {
         let event = try await sealedEvent(
             type: EventCatalog.customerEventTracked, id: Self.trackedEventID(t, tenant: tenant, subject: subject, eventID),
             tenant: tenant, subject: subject, clear: Self.trackedClearPart(t), personal: t.sealedPart, request: request)
-        return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
+        return Self.trackedAppend(event, tenant: tenant)
     }
 
     /// `track` without waiting: nil when the customer's subject hash or key is not cached yet.
@@ -144,7 +144,15 @@ struct CustomerWriter: Sendable {
                 type: EventCatalog.customerEventTracked, id: Self.trackedEventID(t, tenant: tenant, subject: subject, eventID),
                 tenant: tenant, subject: subject, clear: Self.trackedClearPart(t), personal: t.sealedPart, request: request)
         else { return nil }
-        return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
+        return Self.trackedAppend(event, tenant: tenant)
+    }
+
+    /// A tracked event goes in a stream of its own, named by its id (see
+    /// `EventCatalog.trackedEventStream`): a retry with the same ids collides on it.
+    private static func trackedAppend(_ event: NewEvent, tenant: String) -> StreamAppend {
+        StreamAppend(
+            tenant: tenant, stream: EventCatalog.trackedEventStream(eventHex: event.id.hexText(dashed: false)),
+            expected: .noStream, events: [event])
     }
 
     /// customer.io's event `id` deduplicates: the event id is derived from it when given.

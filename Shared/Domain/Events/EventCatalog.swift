@@ -3,7 +3,8 @@
 /// `key_id` in the metadata), and subjects are named by `subject` = keyed hash of the customer id
 /// or address. Clear members are the non-personal facts projections and ordering need.
 public enum EventCatalog {
-    // MARK: Customers (written by ingest). Stream: `customer-<subject>`.
+    // MARK: Customers (written by ingest). Stream: `customer-<subject>` for profile events
+    // (upserted, deleted); `tracked-<32 hex digits of the event id>` for each tracked event.
 
     /// A customer was created or updated (merge). Clear: `subject`, `source`
     /// ("sendwithus" | "customerio"), `occurred_at` (ms). Sealed: `id`, `email`?, `attributes`,
@@ -50,6 +51,13 @@ public enum EventCatalog {
 
     /// The stream of a customer subject.
     public static func customerStream(subject: String) -> String { "customer-" + subject }
+    /// The stream of one tracked event. Tracked events are independent facts: nothing orders
+    /// them against each other or against the profile (an erasure reaches them through their
+    /// subject's key, and readers follow the global order), so each is a one-event stream rather
+    /// than a version of the customer's. The customer stream stays small (an erasure reads it
+    /// whole), and as event ids are time-ordered, a new entry of the `(tenant, stream, version)`
+    /// index lands at its right edge instead of on the leaf of one of many customers.
+    public static func trackedEventStream(eventHex: String) -> String { "tracked-" + eventHex }
     /// The stream of a message.
     public static func messageStream(messageHex: String) -> String { "message-" + messageHex }
     /// The audit stream.
