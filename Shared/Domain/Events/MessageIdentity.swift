@@ -2,7 +2,9 @@ import Foundation
 import UUIDText
 
 /// One identity per message: `/v1/Email/` shows it as a UUID `MessageId`, the sendwithus API as
-/// `log_` plus the same 32 hex digits.
+/// `log_` plus the same 32 hex digits. New ids are time-ordered (UUID version 7, 62 random
+/// bits): a message's events land at the right edge of the `(tenant, stream, version)` index,
+/// as tracked events' do, instead of on a random leaf of an index that grows with every message.
 ///
 /// The texts are built and parsed by `UUIDText`, not through Foundation's `uuidString`,
 /// `lowercased` and `replacingOccurrences` or `UUID(uuidString:)` (sscanf): the delivery worker

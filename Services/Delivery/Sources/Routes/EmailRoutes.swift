@@ -142,7 +142,7 @@ enum EmailRoutes {
                 "headers": .object([:]), "tags": [], "msg_details": details,
             ]
             let message = MessageIdentity(
-                identity.key == nil ? UUID() : identity.eventID(candidate.index, salt: "message"))
+                identity.key == nil ? RandomUUID.makeTimeOrdered() : identity.eventID(candidate.index, salt: "message"))
             let planned = MessageRequest(
                 identity: message, template: candidate.template, version: version, brandID: candidate.request.brandID,
                 emailType: candidate.request.type.rawValue, recipientSubject: subject, personal: personal)

@@ -15,7 +15,7 @@ enum SendRoutes {
                 guard let template = try await ctx.readModel.template(tenant: tenant, id: send.templateID) else {
                     throw HTTPError(.badRequest, "email_id names an unknown template")
                 }
-                let message = MessageIdentity(identity.key == nil ? UUID() : identity.eventID(0, salt: "message"))
+                let message = MessageIdentity(identity.key == nil ? RandomUUID.makeTimeOrdered() : identity.eventID(0, salt: "message"))
                 let (planned, result) = try await appendRetryingDestroyedKeys(vault: ctx.app.vault) {
                     let (planned, sealed) = try await ctx.app.store.pool.withConnection { c in
                         let subject = try ctx.app.vault.addressSubject(tenant: tenant, address: send.recipient.address, on: c)
