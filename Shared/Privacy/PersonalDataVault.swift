@@ -212,6 +212,32 @@ public final class PersonalDataVault: Sendable {
 
     /// Re-wraps every tenant and subject key still wrapped under an older master key with the
     /// active one. Returns how many keys moved. Safe to run while services are up.
+    /// Whether the configured master keys open the keys already stored: every tenant key (one
+    /// per tenant) and one subject key. nil when they do (or nothing is
+    /// stored yet); otherwise what is wrong, naming key ids only. A service started with the
+    /// wrong `MASTER_KEY` would otherwise look healthy and fail every write that needs a key.
+    public func masterKeyProblem(on connection: PostgresConnection) throws -> String? {
+        let rows = try connection.execute(
+            """
+            SELECT master_key_id, wrapped_key FROM tenant_keys
+            UNION ALL
+            (SELECT master_key_id, wrapped_key FROM subject_keys LIMIT 1)
+            """)
+        for r in rows.rows {
+            guard let id = r[0], let wrapped = r.bytes(1) else { continue }
+            guard masterKeys.key(id: id) != nil else {
+                return "stored keys are wrapped under master key '\(id)', which the keyring does not hold "
+                    + "(it holds \(masterKeys.ids.map { "'\($0)'" }.joined(separator: ", ")))"
+            }
+            do {
+                _ = try masterKeys.unwrap(wrapped)
+            } catch {
+                return "master key '\(id)' does not open the keys stored under that id: wrong key material"
+            }
+        }
+        return nil
+    }
+
     public func rotateMasterKey(on connection: PostgresConnection) throws -> Int {
         var moved = 0
         for (table, idColumn) in [("tenant_keys", "tenant"), ("subject_keys", "key_id")] {

@@ -66,13 +66,17 @@ public final class ServiceApp: Sendable {
         }
     }
 
-    /// Applies the event store's migrations, the shared ones and the service's own.
+    /// Applies the event store's migrations, the shared ones and the service's own; then checks
+    /// that `MASTER_KEY` opens the keys already stored (a `ConfigurationError` if it does not).
     public func migrate(component: String, migrations: [Migration]) async throws {
         try await store.migrate()
-        try await store.pool.withConnection { c in
+        let vault = self.vault
+        let problem = try await store.pool.withConnection { c in
             try Migrator.migrate(c, component: "idempotency", migrations: IdempotencyStore.migrations)
             try Migrator.migrate(c, component: component, migrations: migrations)
+            return try vault.masterKeyProblem(on: c)
         }
+        if let problem { throw ConfigurationError("MASTER_KEY: \(problem)") }
     }
 
     /// A runner for `projection`, registered to start with the app and to report its lag.

@@ -1,7 +1,9 @@
+import Crypto
 import EventStore
 import Foundation
 import IngestService
 import JSON
+import Service
 import TestSupport
 import Testing
 
@@ -49,6 +51,20 @@ import Testing
         #expect(events[1].data["erased_subjects"]?.arrayValue?.count == 1)
         #expect(events[2].data["actor"] == "site1")
         await h.stop()
+    }
+
+    /// Started with a MASTER_KEY that has the stored keys' id but other key material, the
+    /// service refuses to start (a configuration error naming the key id) instead of answering
+    /// every write with 500.
+    @Test func startRefusesAMasterKeyThatCannotOpenTheStoredKeys() async throws {
+        let h = try await IngestHarness.start()
+        #expect(try await h.client.send("PUT", "/api/v1/customers/9", json: ["plan": "gold"]).status == 200)
+        let url = h.app.configuration.databaseURL
+        await h.stop()
+        let wrong = try TestServices.configuration(databaseURL: url, extra: ["MASTER_KEY": MasterKeyring.generateEntry(id: "test1")])
+        await #expect(throws: ConfigurationError.self) { _ = try await IngestService.start(configuration: wrong, port: 0) }
+        let right = try await IngestService.start(configuration: try TestServices.configuration(databaseURL: url), port: 0)
+        await right.shutdown()
     }
 
     @Test func deleteOfUnknownCustomerIs404AndAppendsNothing() async throws {

@@ -42,6 +42,26 @@ import Testing
         store.shutdown()
     }
 
+    @Test func aMasterKeyThatCannotOpenTheStoredKeysIsNamed() async throws {
+        let m1 = MasterKeyring.generateEntry(id: "m1")
+        let (store, vault) = try await setUp(m1)
+        defer { store.shutdown() }
+        func problem(_ configuration: String) async throws -> String? {
+            let v = PersonalDataVault(masterKeys: try MasterKeyring(configuration: configuration))
+            return try await store.pool.withConnection { try v.masterKeyProblem(on: $0) }
+        }
+        #expect(try await problem(m1) == nil)  // nothing stored yet
+        _ = try await store.pool.withConnection { c in
+            try vault.keyForWriting(tenant: "t", subjectHash: try vault.subjectHash(tenant: "t", subject: "ann", on: c), on: c)
+        }
+        #expect(try await problem(m1) == nil)
+        #expect(try await problem(MasterKeyring.generateEntry(id: "m2") + "," + m1) == nil)  // rotating
+        let wrongMaterial = try await problem(MasterKeyring.generateEntry(id: "m1"))
+        #expect(wrongMaterial?.contains("'m1'") == true && wrongMaterial?.contains("wrong key material") == true)
+        let missing = try await problem(MasterKeyring.generateEntry(id: "m2"))
+        #expect(missing?.contains("'m1'") == true && missing?.contains("does not hold") == true)
+    }
+
     @Test func masterKeyRotationKeepsLiveSubjectsReadable() async throws {
         let old = MasterKeyring.generateEntry(id: "old")
         let (store, vault) = try await setUp(old)

@@ -8,11 +8,14 @@ public enum TestServices {
     public static let tenants = [("site1", "key1"), ("site2", "key2")]
 
     /// A configuration on a new database (or on `databaseURL` to share one between services).
+    /// One master key for the whole test process, as every service of a deployment shares one.
+    public static let masterKey = MasterKeyring.generateEntry(id: "test1")
+
     public static func configuration(databaseURL: String? = nil, extra: [String: String] = [:]) throws -> ServiceConfiguration {
         var env: [String: String] = [
             "DATABASE_URL": try databaseURL ?? TestPostgres.makeDatabase(),
             "API_KEYS": tenants.map { "\($0.0):\($0.1)" }.joined(separator: ","),
-            "MASTER_KEY": MasterKeyring.generateEntry(id: "test1"),
+            "MASTER_KEY": masterKey,
             "LOG_LEVEL": "error",
             "DB_POOL_SIZE": "4",
         ]
