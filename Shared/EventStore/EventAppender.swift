@@ -303,6 +303,7 @@ public final class EventAppender: @unchecked Sendable {
             var known: Known
             if trustCache {
                 var cached: [AppendPlanner.StreamKey: Int64] = [:]
+                cached.reserveCapacity(keys.count)
                 var unknown: [AppendPlanner.StreamKey] = []
                 withLock {
                     for k in keys {
@@ -317,7 +318,7 @@ public final class EventAppender: @unchecked Sendable {
                 }
                 known = unknown.isEmpty ? Known() : try lookup(ids: [], keys: unknown, keyIDs: [], on: connection)
                 withLock { headCache.record(known.heads) }
-                known.heads.merge(cached) { a, _ in a }
+                if known.heads.isEmpty { known.heads = cached } else { known.heads.merge(cached) { a, _ in a } }
                 known.liveKeys = Set(keyIDs)
                 known.complete = false
             } else {
@@ -331,10 +332,13 @@ public final class EventAppender: @unchecked Sendable {
                 trustCache = false  // maybe a stale head: decide from the database
                 continue
             }
-            // Positions and transaction ids by row index, matched on the id's text.
+            // Positions by row index, and the transaction id (one transaction: the same for all).
             var inserted = [(position: Int64, tx: UInt64)](repeating: (0, 0), count: rows.count)
             if !rows.isEmpty {
                 let needed = Set(rows.compactMap { $0.event.keyID })
+                // One result row: the positions in insertion order, which is the arrays' order
+                // (the INSERT takes the unnest rows one by one; nextval gives each a higher
+                // position), so sorting them by position is only a guarantee of that order.
                 let returned = try connection.execute(
                     """
                     WITH locked AS (
@@ -343,29 +347,22 @@ public final class EventAppender: @unchecked Sendable {
                         INSERT INTO events (event_id, tenant, stream, version, type, data, metadata)
                         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[])
                         WHERE (SELECT count(*) FROM locked) = $9
-                        RETURNING event_id, position, tx_id
+                        RETURNING position
                     )
-                    SELECT event_id, position, tx_id::text AS tx_text, (SELECT pg_notify($10, '')) IS NULL FROM ins
+                    SELECT array_agg(position ORDER BY position)::text, pg_current_xact_id()::text,
+                           CASE WHEN count(*) > 0 THEN (SELECT pg_notify($10, '')) IS NULL END
+                      FROM ins
                     """,
                     Self.insertParameters(rows, neededKeys: needed) + [needed.count, configuration.notifyChannel])
-                if returned.isEmpty {  // a key was destroyed meanwhile: plan again
+                guard let list = returned[0, 0] else {  // a key was destroyed meanwhile: plan again
                     trustCache = false
                     continue
                 }
-                // The rows usually come back in the order they were planned; match on the id's
-                // text only when they do not.
-                let matchesInOrder = returned.count == rows.count
-                    && (0..<rows.count).allSatisfy { i in returned[i, 0].map { rows[i].event.id.isSpelled($0) } ?? false }
-                if matchesInOrder {
-                    for i in 0..<rows.count { inserted[i] = (Int64(returned[i, 1] ?? "") ?? 0, UInt64(returned[i, 2] ?? "") ?? 0) }
-                } else {
-                    var rowOf = [String: Int](minimumCapacity: rows.count)
-                    for (i, r) in rows.enumerated() { rowOf[r.event.id.lowercaseText] = i }
-                    for r in returned.rows {
-                        guard let t = r[0], let i = rowOf[t] else { continue }
-                        inserted[i] = (r.int64(1) ?? 0, UInt64(r[2] ?? "0") ?? 0)
-                    }
+                let positions = Self.parseInt64Array(list)
+                guard positions.count == rows.count, let tx = returned[0, 1].flatMap({ UInt64($0) }) else {
+                    throw PostgresError(code: .serverError)
                 }
+                for i in 0..<rows.count { inserted[i] = (positions[i], tx) }
                 var written: [AppendPlanner.StreamKey: Int64] = [:]
                 for r in rows where !fresh.contains(r.key) { written[r.key] = r.version }
                 withLock { headCache.record(written) }
@@ -402,6 +399,32 @@ public final class EventAppender: @unchecked Sendable {
             }
             return results
         }
+    }
+
+    /// The elements of a bigint array's text form (`{1,2,3}`); what is not a digit or a minus
+    /// sign separates elements.
+    static func parseInt64Array(_ text: String) -> [Int64] {
+        var out: [Int64] = []
+        out.reserveCapacity(text.utf8.count / 4)
+        var value: Int64 = 0
+        var negative = false
+        var inNumber = false
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                value = value &* 10 &+ Int64(b &- UInt8(ascii: "0"))
+                inNumber = true
+            case UInt8(ascii: "-"):
+                negative = true
+            default:
+                if inNumber { out.append(negative ? -value : value) }
+                value = 0
+                negative = false
+                inNumber = false
+            }
+        }
+        if inNumber { out.append(negative ? -value : value) }
+        return out
     }
 
     /// Parameters $1...$8 of the INSERT, as binary arrays: no text literal to build on this side

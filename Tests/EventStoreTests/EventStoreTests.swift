@@ -1,4 +1,4 @@
-import EventStore
+@testable import EventStore
 import Foundation
 import JSON
 import Postgres
@@ -51,6 +51,37 @@ func event(_ type: String = "thing_happened", _ data: JSON = ["n": 1], id: UUID 
         let all = try await readUntil(store, r.checkpoint)
         #expect(all.count == 2)
         #expect(all.last?.checkpoint == r.checkpoint)
+    }
+
+    /// Concurrent appends go into group commits together (with a backlog, on both committers):
+    /// every reported position is the one the database gave that very event.
+    @Test func reportedPositionsAreTheEventsOwn() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        let appends: [[StreamAppend]] = (0..<6).map { u in
+            (0..<3).map { s in
+                StreamAppend(tenant: "t", stream: "u\(u)-s\(s)", events: (0..<(100 + 50 * s)).map { _ in event() })
+            }
+        }
+        let results = try await withThrowingTaskGroup(of: ([StreamAppend], AppendResult).self) { group in
+            for unit in appends { group.addTask { (unit, try await store.append(unit)) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let rows = try await store.pool.execute("SELECT event_id::text, position FROM events")
+        var positionOf: [UUID: Int64] = [:]
+        for r in rows.rows { positionOf[UUID(uuidString: r[0]!)!] = r.int64(1) }
+        for (unit, result) in results {
+            for (s, appended) in zip(unit, result.streams) {
+                #expect(appended.positions == s.events.map { positionOf[$0.id] ?? -1 })
+            }
+            #expect(result.checkpoint.position == result.streams.flatMap(\.positions).max())
+        }
+    }
+
+    @Test func int64ArrayTextParses() {
+        #expect(EventAppender.parseInt64Array("{1,22,-3,4000000000000}") == [1, 22, -3, 4_000_000_000_000])
+        #expect(EventAppender.parseInt64Array("{}").isEmpty)
+        #expect(EventAppender.parseInt64Array("{7}") == [7])
     }
 
     @Test func appendingTheSameIdTwiceIsANoOpReportingTheOriginal() async throws {
