@@ -66,6 +66,14 @@ public final class PersonalDataVault: Sendable {
         }
     }
 
+    /// The writing keys of many subjects (nil where not in memory), in order, under one lock.
+    public func cachedKeysForWriting(tenant: String, subjectHashes: [String]) -> [SubjectKey?] {
+        writeKeys.withLock { cache in
+            guard let keys = cache[tenant] else { return [SubjectKey?](repeating: nil, count: subjectHashes.count) }
+            return subjectHashes.map { keys[$0] }
+        }
+    }
+
     /// The subject's writing key when it is already in memory.
     public func cachedKeyForWriting(tenant: String, subjectHash: String) -> SubjectKey? {
         writeKeys.withLock { $0[tenant]?[subjectHash] }

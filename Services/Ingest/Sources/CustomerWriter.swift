@@ -37,35 +37,52 @@ struct CustomerWriter: Sendable {
         return .object(m)
     }
 
+    /// A customer's subject hash and writing key, looked up for a whole batch at once.
+    struct SubjectAndKey: Sendable {
+        let subject: String
+        /// nil only when personal data is not sealed (the benchmark-only plaintext mode).
+        let key: PersonalDataVault.SubjectKey?
+    }
+
     /// The subjects of many customers, and their writing keys (one round trip for those not
-    /// cached yet), so that a batch of operations neither hashes an id twice nor fetches or
-    /// creates keys one by one. Returns customer id → subject hash.
-    func prefetchKeys(tenant: String, customerIDs: [String]) async throws -> [String: String] {
+    /// cached yet), so that a batch of operations neither hashes an id twice nor fetches,
+    /// creates or even looks up keys one by one. Returns customer id → subject and key.
+    func prefetchKeys(tenant: String, customerIDs: [String]) async throws -> [String: SubjectAndKey] {
         var seen = Set<String>()
         let ids = customerIDs.filter { seen.insert($0).inserted }
-        var subjectOf: [String: String] = [:]
-        subjectOf.reserveCapacity(ids.count)
-        if let hashes = vault.cachedSubjectHashes(tenant: tenant, subjects: ids) {
-            for (id, s) in zip(ids, hashes) { subjectOf[id] = s }
-        } else {
-            for id in ids { subjectOf[id] = try await subject(tenant: tenant, id) }
-        }
         var subjects: [String] = []
-        if sealing == .encrypted {
-            for s in subjectOf.values where vault.cachedKeyForWriting(tenant: tenant, subjectHash: s) == nil { subjects.append(s) }
+        subjects.reserveCapacity(ids.count)
+        if let hashes = vault.cachedSubjectHashes(tenant: tenant, subjects: ids) {
+            subjects = hashes
+        } else {
+            for id in ids { subjects.append(try await subject(tenant: tenant, id)) }
         }
-        guard !subjects.isEmpty else { return subjectOf }
-        let vault = self.vault
-        let missing = subjects
-        _ = try await app.store.pool.withConnection { try vault.keysForWriting(tenant: tenant, subjectHashes: missing, on: $0) }
-        return subjectOf
+        var keys = [PersonalDataVault.SubjectKey?](repeating: nil, count: ids.count)
+        if sealing == .encrypted {
+            keys = vault.cachedKeysForWriting(tenant: tenant, subjectHashes: subjects)
+            let missing = zip(subjects, keys).compactMap { $1 == nil ? $0 : nil }
+            if !missing.isEmpty {
+                let vault = self.vault
+                let found = try await app.store.pool.withConnection {
+                    try vault.keysForWriting(tenant: tenant, subjectHashes: missing, on: $0)
+                }
+                for i in keys.indices where keys[i] == nil { keys[i] = found[subjects[i]] }
+            }
+        }
+        var out: [String: SubjectAndKey] = [:]
+        out.reserveCapacity(ids.count)
+        for i in ids.indices { out[ids[i]] = SubjectAndKey(subject: subjects[i], key: keys[i]) }
+        return out
     }
 
     /// A sealed event for `subject`'s stream.
+    /// `known`: the subject's writing key when the caller has it already (batches).
     func sealedEvent(
-        type: String, id: UUID, tenant: String, subject: String, clear: JSONObject, personal: JSON, request: HTTPRequest
+        type: String, id: UUID, tenant: String, subject: String, clear: JSONObject, personal: JSON, request: HTTPRequest,
+        known: PersonalDataVault.SubjectKey? = nil
     ) async throws -> NewEvent {
-        let key = sealing == .encrypted ? try await self.key(tenant: tenant, subject: subject) : nil
+        let key: PersonalDataVault.SubjectKey?
+        if sealing != .encrypted { key = nil } else if let known { key = known } else { key = try await self.key(tenant: tenant, subject: subject) }
         return try event(
             type: type, id: id, tenant: tenant, subject: subject, clear: clear, personal: personal, request: request, key: key)
     }
@@ -100,14 +117,14 @@ struct CustomerWriter: Sendable {
         return NewEvent(id: id, type: type, data: .object(data), metadata: metadata(request, tenant: tenant, keyID: key.id), keyID: key.id)
     }
 
-    /// `subject`: the customer's subject hash when the caller already has it (batches).
+    /// `known`: the customer's subject hash and key when the caller already has them (batches).
     func upsert(
-        _ u: CustomerUpsert, source: String, tenant: String, eventID: UUID, request: HTTPRequest, subject: String? = nil
+        _ u: CustomerUpsert, source: String, tenant: String, eventID: UUID, request: HTTPRequest, known: SubjectAndKey? = nil
     ) async throws -> StreamAppend {
-        let subject = if let subject { subject } else { try await self.subject(tenant: tenant, u.id) }
+        let subject = if let known { known.subject } else { try await self.subject(tenant: tenant, u.id) }
         let event = try await sealedEvent(
             type: EventCatalog.customerUpserted, id: eventID, tenant: tenant, subject: subject,
-            clear: Self.upsertClearPart(source), personal: u.sealedPart, request: request)
+            clear: Self.upsertClearPart(source), personal: u.sealedPart, request: request, known: known?.key)
         return StreamAppend(tenant: tenant, stream: EventCatalog.customerStream(subject: subject), events: [event])
     }
 
@@ -127,13 +144,15 @@ struct CustomerWriter: Sendable {
         ["source": .string(source), "occurred_at": .int64(nowMilliseconds())]
     }
 
+    /// `known`: as for `upsert`.
     func track(
-        _ t: TrackedEvent, tenant: String, eventID: UUID, request: HTTPRequest, subject: String? = nil
+        _ t: TrackedEvent, tenant: String, eventID: UUID, request: HTTPRequest, known: SubjectAndKey? = nil
     ) async throws -> StreamAppend {
-        let subject = if let subject { subject } else { try await self.subject(tenant: tenant, t.customerID) }
+        let subject = if let known { known.subject } else { try await self.subject(tenant: tenant, t.customerID) }
         let event = try await sealedEvent(
             type: EventCatalog.customerEventTracked, id: Self.trackedEventID(t, tenant: tenant, subject: subject, eventID),
-            tenant: tenant, subject: subject, clear: Self.trackedClearPart(t), personal: t.sealedPart, request: request)
+            tenant: tenant, subject: subject, clear: Self.trackedClearPart(t), personal: t.sealedPart, request: request,
+            known: known?.key)
         return Self.trackedAppend(event, tenant: tenant)
     }
 

@@ -32,14 +32,16 @@ struct BatchRoutes: Sendable {
 
     func apply(_ ops: [BatchOperation], request: HTTPRequest, tenant: String) async throws -> HTTPResponse {
         try await app.idempotency.run(request, tenant: tenant) { identity in
-            let subjects = try await writer.prefetchKeys(
-                tenant: tenant,
-                customerIDs: ops.compactMap {
-                    if case .delete = $0 { return nil }
-                    return $0.customerID
-                })
             var subjectsToDestroy: [String] = []
             let result = try await writer.append {
+                // Inside the build: when an erasure destroyed a key meanwhile, the rebuild
+                // fetches the live ones.
+                let known = try await writer.prefetchKeys(
+                    tenant: tenant,
+                    customerIDs: ops.compactMap {
+                        if case .delete = $0 { return nil }
+                        return $0.customerID
+                    })
                 var units: [StreamAppend] = []
                 subjectsToDestroy = []
                 for (i, op) in ops.enumerated() {
@@ -48,11 +50,11 @@ struct BatchRoutes: Sendable {
                         units.append(
                             try await writer.upsert(
                                 u, source: "customerio", tenant: tenant, eventID: identity.newEventID(i), request: request,
-                                subject: subjects[u.id]))
+                                known: known[u.id]))
                     case .event(let e):
                         units.append(
                             try await writer.track(
-                                e, tenant: tenant, eventID: identity.newEventID(i), request: request, subject: subjects[e.customerID]))
+                                e, tenant: tenant, eventID: identity.newEventID(i), request: request, known: known[e.customerID]))
                     case .delete(let id):
                         guard let erasure = try await writer.erasure(
                             customerID: id, tenant: tenant, eventID: { identity.newEventID(i, salt: "delete\($0)") }, request: request)
