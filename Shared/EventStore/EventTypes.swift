@@ -9,21 +9,20 @@ public struct NewEvent: Sendable {
     final class Storage: Sendable {
         let id: UUID
         let type: String
-        let data: JSON
-        let metadata: JSON
+        /// The trees the event was built from; nil when it was built from bytes.
+        let trees: (data: JSON, metadata: JSON)?
         let keyID: UUID?
         /// The compact JSON of `data` and `metadata`, serialized once (UTF-8).
         let dataBytes: [UInt8]
         let metadataBytes: [UInt8]
 
-        init(id: UUID, type: String, data: JSON, metadata: JSON, keyID: UUID?) {
+        init(id: UUID, type: String, trees: (data: JSON, metadata: JSON)?, dataBytes: [UInt8], metadataBytes: [UInt8], keyID: UUID?) {
             self.id = id
             self.type = type
-            self.data = data
-            self.metadata = metadata
+            self.trees = trees
             self.keyID = keyID
-            self.dataBytes = data.bytes
-            self.metadataBytes = metadata.bytes
+            self.dataBytes = dataBytes
+            self.metadataBytes = metadataBytes
         }
     }
 
@@ -31,8 +30,10 @@ public struct NewEvent: Sendable {
 
     public var id: UUID { storage.id }
     public var type: String { storage.type }
-    public var data: JSON { storage.data }
-    public var metadata: JSON { storage.metadata }
+    /// The data (parsed from its bytes on each use when the event was built from bytes).
+    public var data: JSON { storage.trees?.data ?? (try? JSON.parse(storage.dataBytes)) ?? .null }
+    /// The metadata (parsed from its bytes on each use when the event was built from bytes).
+    public var metadata: JSON { storage.trees?.metadata ?? (try? JSON.parse(storage.metadataBytes)) ?? .null }
     /// The personal-data key the event's sealed part is encrypted with. The append is refused
     /// (`AppendError.keyDestroyed`) when that key no longer exists, so nothing is ever written
     /// under a key that an erasure destroyed.
@@ -43,7 +44,15 @@ public struct NewEvent: Sendable {
     public init(
         id: UUID = RandomUUID.makeTimeOrdered(), type: String, data: JSON, metadata: JSON = .object([:]), keyID: UUID? = nil
     ) {
-        storage = Storage(id: id, type: type, data: data, metadata: metadata, keyID: keyID)
+        storage = Storage(
+            id: id, type: type, trees: (data, metadata), dataBytes: data.bytes, metadataBytes: metadata.bytes, keyID: keyID)
+    }
+
+    /// An event whose data and metadata the caller serialized itself: each a compact JSON
+    /// object, UTF-8 (for hot paths that write the bytes without building a tree first).
+    public init(id: UUID, type: String, serializedData: [UInt8], serializedMetadata: [UInt8], keyID: UUID? = nil) {
+        storage = Storage(
+            id: id, type: type, trees: nil, dataBytes: serializedData, metadataBytes: serializedMetadata, keyID: keyID)
     }
 }
 

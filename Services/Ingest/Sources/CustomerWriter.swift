@@ -31,12 +31,6 @@ struct CustomerWriter: Sendable {
 
     static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    func metadata(_ request: HTTPRequest, tenant: String, keyID: UUID?) -> JSON {
-        var m: JSONObject = ["request_id": .string(request.requestID), "actor": .string(tenant)]
-        if let keyID { m["key_id"] = .string(keyID.lowercaseText) }
-        return .object(m)
-    }
-
     /// A customer's subject hash and writing key, looked up for a whole batch at once.
     struct SubjectAndKey: Sendable {
         let subject: String
@@ -102,19 +96,58 @@ struct CustomerWriter: Sendable {
     }
 
     /// The event with the personal part sealed under `key` (in clear only without a key, which
-    /// happens in the benchmark-only mode alone).
+    /// happens in the benchmark-only mode alone). Its data is `clear`'s members, then `subject`,
+    /// then `sealed` (or `personal_in_clear`); its metadata `request_id`, `actor`, `key_id`?.
+    /// Both are written as bytes directly: every ingested event comes through here, and building
+    /// trees only to serialize them showed in profiles.
     private func event(
         type: String, id: UUID, tenant: String, subject: String, clear: JSONObject, personal: JSON, request: HTTPRequest,
         key: PersonalDataVault.SubjectKey?
     ) throws -> NewEvent {
-        var data = clear
-        data["subject"] = .string(subject)
-        guard let key else {
-            data["personal_in_clear"] = personal
-            return NewEvent(id: id, type: type, data: .object(data), metadata: metadata(request, tenant: tenant, keyID: nil))
+        var data: [UInt8] = []
+        data.reserveCapacity(256)
+        data.append(UInt8(ascii: "{"))
+        for (name, value) in clear {
+            JSON.writeString(name, into: &data)
+            data.append(UInt8(ascii: ":"))
+            value.write(into: &data)
+            data.append(UInt8(ascii: ","))
         }
-        data["sealed"] = .string(try vault.seal(personal, with: key, tenant: tenant))
-        return NewEvent(id: id, type: type, data: .object(data), metadata: metadata(request, tenant: tenant, keyID: key.id), keyID: key.id)
+        Self.appendMember("subject", subject, to: &data)
+        data.append(UInt8(ascii: ","))
+        if let key {
+            Self.appendMember("sealed", try vault.seal(personal, with: key, tenant: tenant), to: &data)
+        } else {
+            JSON.writeString("personal_in_clear", into: &data)
+            data.append(UInt8(ascii: ":"))
+            personal.write(into: &data)
+        }
+        data.append(UInt8(ascii: "}"))
+        return NewEvent(
+            id: id, type: type, serializedData: data, serializedMetadata: metadataBytes(request, tenant: tenant, keyID: key?.id),
+            keyID: key?.id)
+    }
+
+    /// Every ingest event's metadata: `request_id`, `actor` (the site), `key_id` when sealed.
+    private func metadataBytes(_ request: HTTPRequest, tenant: String, keyID: UUID?) -> [UInt8] {
+        var m: [UInt8] = []
+        m.reserveCapacity(112)
+        m.append(UInt8(ascii: "{"))
+        Self.appendMember("request_id", request.requestID, to: &m)
+        m.append(UInt8(ascii: ","))
+        Self.appendMember("actor", tenant, to: &m)
+        if let keyID {
+            m.append(UInt8(ascii: ","))
+            Self.appendMember("key_id", keyID.lowercaseText, to: &m)
+        }
+        m.append(UInt8(ascii: "}"))
+        return m
+    }
+
+    private static func appendMember(_ name: String, _ value: String, to out: inout [UInt8]) {
+        JSON.writeString(name, into: &out)
+        out.append(UInt8(ascii: ":"))
+        JSON.writeString(value, into: &out)
     }
 
     /// `known`: the customer's subject hash and key when the caller already has them (batches).
@@ -221,14 +254,17 @@ struct CustomerWriter: Sendable {
         }
         let now = Self.nowMilliseconds()
         let erased = JSON.array(subjects.map { .string($0) })
+        let metadata = metadataBytes(request, tenant: tenant, keyID: nil)
         let tombstone = NewEvent(
             id: eventID(0), type: EventCatalog.customerDeleted,
-            data: ["subject": .string(subject), "erased_subjects": erased, "occurred_at": .int64(now)],
-            metadata: metadata(request, tenant: tenant, keyID: nil))
+            serializedData: JSON.object(["subject": .string(subject), "erased_subjects": erased, "occurred_at": .int64(now)]).bytes,
+            serializedMetadata: metadata)
         let audit = NewEvent(
             id: eventID(1), type: EventCatalog.erasureRecorded,
-            data: ["subject": .string(subject), "erased_subjects": erased, "actor": .string(tenant), "occurred_at": .int64(now)],
-            metadata: metadata(request, tenant: tenant, keyID: nil))
+            serializedData: JSON.object([
+                "subject": .string(subject), "erased_subjects": erased, "actor": .string(tenant), "occurred_at": .int64(now),
+            ]).bytes,
+            serializedMetadata: metadata)
         return Erasure(
             appends: [
                 StreamAppend(tenant: tenant, stream: stream, expected: .exact(version), events: [tombstone]),
