@@ -48,16 +48,16 @@ extension HTTPRequest {
     }
 
     private func parseJSONBody() throws(HTTPError) -> JSON {
-        let value: JSON
+        let parsed: (value: JSON, containsNUL: Bool)
         do {
-            value = try JSON.parse(body)
+            parsed = try JSON.parseNoticingNUL(body)
         } catch {
             throw HTTPError(.badRequest, "malformed JSON body: \(error.description)")
         }
         // PostgreSQL text cannot hold U+0000: refuse it here, before anything is appended that a
         // projection could not store.
-        if value.containsNUL { throw HTTPError(.badRequest, "strings must not contain the NUL character (\\u0000)") }
-        return value
+        if parsed.containsNUL { throw HTTPError(.badRequest, "strings must not contain the NUL character (\\u0000)") }
+        return parsed.value
     }
 }
 

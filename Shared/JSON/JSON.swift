@@ -158,15 +158,3 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Express
     public init(dictionaryLiteral elements: (String, JSON)...) { self = .object(JSONObject(elements)) }
     public init(nilLiteral: ()) { self = .null }
 }
-
-extension JSON {
-    /// Whether any string or object key in this value contains U+0000 (NUL).
-    public var containsNUL: Bool {
-        switch self {
-        case .null, .bool, .number: return false
-        case .string(let s): return s.utf8.contains(0)
-        case .array(let items): return items.contains { $0.containsNUL }
-        case .object(let o): return o.members.contains { $0.key.utf8.contains(0) || $0.value.containsNUL }
-        }
-    }
-}

@@ -26,14 +26,22 @@ extension JSON {
 
     /// Parses a complete JSON text (RFC 8259): strict, UTF-8 only, no trailing data.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSON {
+        try parseNoticingNUL(bytes).value
+    }
+
+    /// `parse`, telling also whether any string (member names included) holds U+0000, which
+    /// PostgreSQL text cannot store: noticed while parsing, instead of in a walk of the tree.
+    public static func parseNoticingNUL(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> (
+        value: JSON, containsNUL: Bool
+    ) {
         let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer throws(JSONParseError) -> JSON in
+        return try array.withUnsafeBufferPointer { buffer throws(JSONParseError) -> (JSON, Bool) in
             var parser = JSONByteParser(buffer)
             parser.skipWhitespace()
             let value = try parser.parseValue(depth: 0)
             parser.skipWhitespace()
             if parser.index != buffer.count { throw JSONParseError(reason: .trailingData, offset: parser.index) }
-            return value
+            return (value, parser.sawNUL)
         }
     }
 
@@ -46,6 +54,9 @@ extension JSON {
 struct JSONByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    /// Whether a string decoded so far held U+0000 (only a `\u0000` escape can put it there:
+    /// raw control characters are refused).
+    var sawNUL = false
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -252,6 +263,7 @@ struct JSONByteParser {
                     throw fail(.invalidEscape)
                 }
                 guard let u = Unicode.Scalar(scalar) else { throw fail(.invalidEscape) }
+                if scalar == 0 { sawNUL = true }
                 out.append(contentsOf: UTF8.encode(u)!)
             default:
                 throw fail(.invalidEscape, at: index - 1)

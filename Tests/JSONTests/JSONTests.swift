@@ -11,6 +11,14 @@ import Testing
         #expect(v["none"] == .null)
     }
 
+    @Test func noticesNULInStringsAndMemberNames() throws {
+        #expect(try JSON.parseNoticingNUL(Array(#"{"a": ["x\u0000y"]}"#.utf8)).containsNUL)
+        #expect(try JSON.parseNoticingNUL(Array(#"{"a\u0000": 1}"#.utf8)).containsNUL)
+        let clean = try JSON.parseNoticingNUL(Array(#"{"a": "\u0001\u00e9", "b": "\\u0000"}"#.utf8))
+        #expect(!clean.containsNUL)
+        #expect(clean.value["b"] == "\\u0000")
+    }
+
     @Test func keepsKeyOrderAndLastDuplicateWins() throws {
         let v = try JSON.parse(#"{"b":1,"a":2,"b":3}"#)
         #expect(v.objectValue?.keys == ["b", "a"])
