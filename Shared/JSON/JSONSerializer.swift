@@ -49,6 +49,17 @@ extension JSON {
         out.append(UInt8(ascii: ":"))
     }
 
+    /// Whether any of the eight bytes in `w` is a control character, DEL, `"` or `\\` (exact:
+    /// the zero-byte tests below have no false positives for the word as a whole).
+    @inline(__always)
+    static func needsEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        let below20 = (w &- ones &* 0x20) & ~w & highs != 0
+        return below20 || hasZero(w ^ (ones &* 0x22)) || hasZero(w ^ (ones &* 0x5C)) || hasZero(w ^ (ones &* 0x7F))
+    }
+
     /// Appends `s` as a quoted, escaped JSON string. Runs of bytes that need no escape are
     /// copied in bulk.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
@@ -56,9 +67,18 @@ extension JSON {
         var s = s
         s.withUTF8 { bytes in
             var runStart = 0
-            for i in 0..<bytes.count {
+            var i = 0
+            while i < bytes.count {
+                // Eight bytes at a time while none needs escaping (most strings: ids, hashes,
+                // base64, plain words).
+                if i + 8 <= bytes.count, !needsEscape(UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
+                    i += 8
+                    continue
+                }
                 let b = bytes[i]
+                i += 1
                 guard b < 0x20 || b == 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+                let i = i - 1
                 if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
                 runStart = i + 1
                 switch b {

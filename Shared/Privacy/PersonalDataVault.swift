@@ -212,14 +212,12 @@ public final class PersonalDataVault: Sendable {
         out.reserveCapacity(tenant.utf8.count + 37)
         out.append(contentsOf: tenant.utf8)
         out.append(UInt8(ascii: "|"))
-        out.append(contentsOf: keyID.lowercaseText.utf8)
+        keyID.appendLowercaseText(to: &out)
         return out
     }
 
     // MARK: Master key rotation
 
-    /// Re-wraps every tenant and subject key still wrapped under an older master key with the
-    /// active one. Returns how many keys moved. Safe to run while services are up.
     /// Whether the configured master keys open the keys already stored: every tenant key (one
     /// per tenant) and one subject key. nil when they do (or nothing is
     /// stored yet); otherwise what is wrong, naming key ids only. A service started with the
@@ -246,6 +244,8 @@ public final class PersonalDataVault: Sendable {
         return nil
     }
 
+    /// Re-wraps every tenant and subject key still wrapped under an older master key with the
+    /// active one. Returns how many keys moved. Safe to run while services are up.
     public func rotateMasterKey(on connection: PostgresConnection) throws -> Int {
         var moved = 0
         for (table, idColumn) in [("tenant_keys", "tenant"), ("subject_keys", "key_id")] {

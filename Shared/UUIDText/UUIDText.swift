@@ -42,6 +42,14 @@ extension UUID {
     /// The canonical lowercase text (8-4-4-4-12 hex digits), as PostgreSQL prints a `uuid`.
     public var lowercaseText: String { hexText(dashed: true) }
 
+    /// Appends `lowercaseText`'s bytes to `out`, without building the string.
+    public func appendLowercaseText(to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { text in
+            let n = writeHex(dashed: true, prefix: "", into: text)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<n]))
+        }
+    }
+
     /// Whether `text` is exactly `lowercaseText`, compared without building a string.
     public func isSpelled(_ text: String) -> Bool {
         var text = text

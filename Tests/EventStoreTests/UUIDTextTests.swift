@@ -7,6 +7,9 @@ import Testing
         for _ in 0..<1_000 {
             let id = UUID()
             #expect(id.lowercaseText == id.uuidString.lowercased())
+            var appended: [UInt8] = [0x7B]
+            id.appendLowercaseText(to: &appended)
+            #expect(appended == [0x7B] + Array(id.lowercaseText.utf8))
         }
         let fixed = UUID(uuidString: "00FF10AB-0000-4FFF-8000-ABCDEF012345")!
         #expect(fixed.lowercaseText == "00ff10ab-0000-4fff-8000-abcdef012345")

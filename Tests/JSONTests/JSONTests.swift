@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 import Testing
 
@@ -17,6 +18,37 @@ import Testing
         let clean = try JSON.parseNoticingNUL(Array(#"{"a": "\u0001\u00e9", "b": "\\u0000"}"#.utf8))
         #expect(!clean.containsNUL)
         #expect(clean.value["b"] == "\\u0000")
+    }
+
+    /// The eight-bytes-at-a-time scan escapes exactly what a byte-by-byte one does, wherever the
+    /// special bytes fall.
+    @Test func writtenStringsMatchAByteByByteEscaper() throws {
+        func reference(_ s: String) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for b in s.utf8 {
+                switch b {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += [0x5C, 0x6E]
+                case 0x0D: out += [0x5C, 0x72]
+                case 0x09: out += [0x5C, 0x74]
+                case 0..<0x20, 0x7F: out += Array(String(format: "\\u%04x", b).utf8)
+                default: out.append(b)
+                }
+            }
+            return out + [0x22]
+        }
+        let alphabet: [String] = ["a", "Z", "0", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", "\u{7F}", " ", "~", "é", "€", "😀", "\u{00}"]
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<40 {
+            for _ in 0..<20 {
+                let s = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+                var out: [UInt8] = []
+                JSON.writeString(s, into: &out)
+                #expect(out == reference(s), "\(Array(s.utf8))")
+                #expect(try JSON.parse(out) == .string(s))
+            }
+        }
     }
 
     @Test func keepsKeyOrderAndLastDuplicateWins() throws {

@@ -137,8 +137,9 @@ struct CustomerWriter: Sendable {
         m.append(UInt8(ascii: ","))
         Self.appendMember("actor", tenant, to: &m)
         if let keyID {
-            m.append(UInt8(ascii: ","))
-            Self.appendMember("key_id", keyID.lowercaseText, to: &m)
+            m.append(contentsOf: #","key_id":""#.utf8)
+            keyID.appendLowercaseText(to: &m)
+            m.append(UInt8(ascii: "\""))
         }
         m.append(UInt8(ascii: "}"))
         return m
