@@ -98,6 +98,31 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         }
     }
 
+    /// Adopts `members` as they are when no key repeats (what a parser collected, without
+    /// copying it); otherwise as `init(_:)` (the last value of a repeated key wins).
+    init(parsed members: [(key: String, value: JSON)]) {
+        var unique = true
+        if members.count <= JSONObject.linearLimit {
+            outer: for i in members.indices {
+                for j in members.indices where j > i && members[j].key == members[i].key {
+                    unique = false
+                    break outer
+                }
+            }
+        } else {
+            var seen = Set<String>(minimumCapacity: members.count)
+            for m in members where !seen.insert(m.key).inserted {
+                unique = false
+                break
+            }
+        }
+        if unique {
+            self.members = members
+        } else {
+            self = JSONObject(members.map { ($0.key, $0.value) })
+        }
+    }
+
     /// Up to this many members, linear scans beat building a hash index.
     static let linearLimit = 16
     public init(dictionaryLiteral elements: (String, JSON)...) { self.init(elements) }

@@ -110,9 +110,9 @@ struct JSONByteParser {
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
         index += 1  // {
-        // Collected first and deduplicated once by `JSONObject.init`, in linear time: inserting
-        // one by one would compare every key with every earlier one.
-        var members: [(String, JSON)] = []
+        // Collected first and checked for repeated keys once, by `JSONObject(parsed:)`, which
+        // keeps this array as it is when no key repeats.
+        var members: [(key: String, value: JSON)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -135,7 +135,7 @@ struct JSONByteParser {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(JSONObject(members))
+                return .object(JSONObject(parsed: members))
             default: throw fail(.unexpectedCharacter)
             }
         }

@@ -55,6 +55,12 @@ import Testing
         let v = try JSON.parse(#"{"b":1,"a":2,"b":3}"#)
         #expect(v.objectValue?.keys == ["b", "a"])
         #expect(v["b"] == .number("3"))
+        // Past the linear-scan limit too, and without any repeat.
+        let many = "{" + (0..<20).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + ",\"k3\":99}"
+        let w = try JSON.parse(many)
+        #expect(w.objectValue?.count == 20 && w["k3"] == .number("99") && w.objectValue?.keys.first == "k0")
+        let unique = try JSON.parse("{" + (0..<20).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "}")
+        #expect(unique.objectValue?.keys == (0..<20).map { "k\($0)" })
     }
 
     @Test func decodesEscapesAndSurrogatePairs() throws {
