@@ -74,22 +74,27 @@ struct AppendPlanner {
         return keys
     }
 
-    /// The keys of streams that every append of `units` expects not to exist (`.noStream`).
-    static func noStreamKeys(_ units: [[StreamAppend]], _ keysByUnit: [[StreamKey]]) -> Set<StreamKey> {
-        var fresh = Set<StreamKey>()
-        var other = Set<StreamKey>()
+    /// The keys of `keysByUnit`, deduplicated, in first-seen order, leaving out the streams
+    /// `units` append with `.noStream`.
+    static func streamKeys(_ keysByUnit: [[StreamKey]], skippingNoStreamOf units: [[StreamAppend]]) -> [StreamKey] {
+        var seen = Set<StreamKey>()
+        var keys: [StreamKey] = []
         for (u, unit) in units.enumerated() {
-            for (si, s) in unit.enumerated() {
-                if s.expected == .noStream { fresh.insert(keysByUnit[u][si]) } else { other.insert(keysByUnit[u][si]) }
+            for (si, s) in unit.enumerated() where s.expected != .noStream {
+                let k = keysByUnit[u][si]
+                if seen.insert(k).inserted { keys.append(k) }
             }
         }
-        return other.isEmpty ? fresh : fresh.subtracting(other)
+        return keys
     }
 
-    /// `keys`: `keysByUnit(units)` when the caller has it already.
+    /// `keys`: `keysByUnit(units)` when the caller has it already. `newIfNoStream`: plan every
+    /// `.noStream` stream as new (version 1 on) without consulting or advancing `heads`, for
+    /// when they were not looked up; the database refuses one that exists or that two appends
+    /// of the batch share (both take version 1), and the caller plans again from a lookup.
     static func plan(
         units: [[StreamAppend]], existing: [UUID: ExistingEvent], heads: [StreamKey: Int64],
-        liveKeys: Set<UUID> = [], keys keysByUnit: [[StreamKey]]? = nil
+        liveKeys: Set<UUID> = [], keys keysByUnit: [[StreamKey]]? = nil, newIfNoStream: Bool = false
     ) -> (outcomes: [Outcome], rows: [Row]) {
         var heads = heads
         var plannedIDs: [UUID: Int] = [:]
@@ -135,6 +140,11 @@ struct AppendPlanner {
             var refusal: AppendError?
             for (si, s) in unit.enumerated() {
                 let k = keysByUnit?[u][si] ?? StreamKey(tenant: s.tenant, stream: s.stream)
+                if newIfNoStream && s.expected == .noStream {
+                    keys.append(k)
+                    firstVersions.append(1)
+                    continue
+                }
                 let old = heads[k]
                 let head = old ?? 0
                 if !s.expected.admits(head: head) {

@@ -295,25 +295,19 @@ public final class EventAppender: @unchecked Sendable {
     private func commit(_ batch: [Pending], on connection: PostgresConnection, trustCache: Bool) throws -> [Result<AppendResult, any Error>] {
         let units = batch.map { $0.unit }
         let keysByUnit = AppendPlanner.keysByUnit(units)
-        let keys = AppendPlanner.streamKeys(keysByUnit)
-        let fresh = AppendPlanner.noStreamKeys(units, keysByUnit)
         let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap { $0.keyID } } }))
         var trustCache = trustCache
         while true {
             var known: Known
             if trustCache {
+                // `.noStream` streams are planned as new without a look (`newIfNoStream`).
+                let keys = AppendPlanner.streamKeys(keysByUnit, skippingNoStreamOf: units)
                 var cached: [AppendPlanner.StreamKey: Int64] = [:]
                 cached.reserveCapacity(keys.count)
                 var unknown: [AppendPlanner.StreamKey] = []
                 withLock {
                     for k in keys {
-                        if let h = headCache[k] {
-                            cached[k] = h
-                        } else if fresh.contains(k) {
-                            cached[k] = 0  // assumed new; if it is not, its version 1 collides
-                        } else {
-                            unknown.append(k)
-                        }
+                        if let h = headCache[k] { cached[k] = h } else { unknown.append(k) }
                     }
                 }
                 known = unknown.isEmpty ? Known() : try lookup(ids: [], keys: unknown, keyIDs: [], on: connection)
@@ -323,11 +317,12 @@ public final class EventAppender: @unchecked Sendable {
                 known.complete = false
             } else {
                 let ids = units.flatMap { $0.flatMap { $0.events.map { $0.id } } }
-                known = try lookup(ids: ids, keys: keys, keyIDs: keyIDs, on: connection)
+                known = try lookup(ids: ids, keys: AppendPlanner.streamKeys(keysByUnit), keyIDs: keyIDs, on: connection)
                 withLock { headCache.record(known.heads) }
             }
             let (outcomes, rows) = AppendPlanner.plan(
-                units: units, existing: known.existing, heads: known.heads, liveKeys: known.liveKeys, keys: keysByUnit)
+                units: units, existing: known.existing, heads: known.heads, liveKeys: known.liveKeys, keys: keysByUnit,
+                newIfNoStream: !known.complete)
             if !known.complete, outcomes.contains(where: { if case .refused(.wrongExpectedVersion) = $0 { true } else { false } }) {
                 trustCache = false  // maybe a stale head: decide from the database
                 continue
@@ -364,7 +359,7 @@ public final class EventAppender: @unchecked Sendable {
                 }
                 for i in 0..<rows.count { inserted[i] = (positions[i], tx) }
                 var written: [AppendPlanner.StreamKey: Int64] = [:]
-                for r in rows where !fresh.contains(r.key) { written[r.key] = r.version }
+                for r in rows where units[r.unit][r.streamIndex].expected != .noStream { written[r.key] = r.version }
                 withLock { headCache.record(written) }
             }
 

@@ -58,6 +58,16 @@ import Testing
         #expect(versions == Array(1...8))
     }
 
+    @Test func plannerTakesNoStreamStreamsAsNewOnlyWhenAsked() {
+        let key = AppendPlanner.StreamKey(tenant: "t", stream: "s")
+        let units = [[StreamAppend(tenant: "t", stream: "s", expected: .noStream, events: [event(), event()])]]
+        let asked = AppendPlanner.plan(units: units, existing: [:], heads: [key: 5], newIfNoStream: true)
+        #expect(asked.rows.map(\.version) == [1, 2])  // the database will refuse it
+        let looked = AppendPlanner.plan(units: units, existing: [:], heads: [key: 5])
+        #expect(looked.rows.isEmpty)
+        #expect(AppendPlanner.streamKeys(AppendPlanner.keysByUnit(units), skippingNoStreamOf: units).isEmpty)
+    }
+
     /// `.noStream` streams are assumed new without a lookup and not remembered: the database
     /// still refuses one that exists, whoever wrote it.
     @Test func noStreamAppendsAreDecidedByTheDatabaseWithoutALookup() async throws {
