@@ -4,6 +4,10 @@ durably, end to end to a loopback SMTP sink, and the sink's own ceiling measured
 
 Usage: bench/delivery/run.py [--binary .build/release/delivery] [--requests 50] [--clients 4]
                              [--sessions 8] [--concurrency 32] [--sink fast|aiosmtpd] [--sink-processes 1]
+                             [--sink-delay-ms D]
+`--sink-delay-ms` (aiosmtpd only) makes the sink take D ms to accept each message, like a remote
+provider: the ceiling is then bound by latency over the sessions, not by the sink's CPU, and
+the end-to-end rate shows whether delivery keeps the same number of sessions busy.
 Reports accepted msg/s, end-to-end msg/s, the sink's ceiling alone (measured first, with a
 cheap raw-socket client), and CPU seconds per 1,000 messages of delivery, PostgreSQL and the
 sink (BENCH_STATEMENTS=1 also prints the top statements from pg_stat_statements).
@@ -122,13 +126,15 @@ def tree_cpu(pid):
 class Sink:
     """`fast`: bench/delivery/fastsink.py (plain asyncio, N processes); `aiosmtpd`: sink.py."""
 
-    def __init__(self, workdir, kind="fast", processes=1):
+    def __init__(self, workdir, kind="fast", processes=1, delay_ms=0):
         self.port = free_port()
         self.count_file = os.path.join(workdir, "sink-count")
         command = [sys.executable, os.path.join(HERE, "fastsink.py" if kind == "fast" else "sink.py"),
                    "--port", str(self.port), "--count-file", self.count_file]
         if kind == "fast":
             command += ["--processes", str(processes)]
+        elif delay_ms:
+            command += ["--delay-ms", str(delay_ms)]
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         wait_port(self.port)
 
@@ -236,7 +242,11 @@ def main():
     parser.add_argument("--sink", choices=["fast", "aiosmtpd"], default="fast",
                         help="fast: bench/delivery/fastsink.py; aiosmtpd: sink.py")
     parser.add_argument("--sink-processes", type=int, default=1, help="processes of the fast sink")
+    parser.add_argument("--sink-delay-ms", type=float, default=0,
+                        help="aiosmtpd sink only: ms before each message's 250 (a provider's latency)")
     args = parser.parse_args()
+    if args.sink_delay_ms and args.sink != "aiosmtpd":
+        parser.error("--sink-delay-ms needs --sink aiosmtpd")
 
     workdir = tempfile.mkdtemp(prefix="delivery-bench-")
     os.chmod(workdir, 0o777)
@@ -245,7 +255,7 @@ def main():
     database = os.environ.get("DATABASE_URL")
     if not database:
         database, stop_pg, postmaster = start_postgres(workdir)
-    sink = Sink(workdir, args.sink, args.sink_processes)
+    sink = Sink(workdir, args.sink, args.sink_processes, args.sink_delay_ms)
     service = None
     try:
         ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)
@@ -335,6 +345,7 @@ def main():
             "accepted_per_second": round(total / (accepted - start)),
             "end_to_end_per_second": round(total / (delivered - start)),
             "sink_ceiling_per_second": round(ceiling), "sink": args.sink, "sink_processes": args.sink_processes,
+            "sink_delay_ms": args.sink_delay_ms,
             "smtp_sessions": args.sessions, "mail_concurrency": args.concurrency, "http_clients": args.clients,
             "binary": args.binary,
             # CPU seconds per 1,000 messages: acceptance phase, then the whole run to the sink.

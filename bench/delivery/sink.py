@@ -1,9 +1,12 @@
 # A fast loopback SMTP sink for the delivery benchmark (needs `pip install aiosmtpd`).
 #
-# Usage: sink.py --port P --count-file F
+# Usage: sink.py --port P --count-file F [--delay-ms D]
 # Accepts every message without parsing it and rewrites F with the number accepted so far
-# every 50 ms. Stops when stdin closes.
+# every 50 ms. With --delay-ms, answers each message's final 250 only after D ms (sessions wait
+# independently): a provider that takes that long to accept a message, so throughput is bound
+# by latency (sessions / D) rather than by this process's CPU. Stops when stdin closes.
 import argparse
+import asyncio
 import os
 import sys
 import threading
@@ -13,10 +16,13 @@ from aiosmtpd.controller import Controller
 
 
 class Counter:
-    def __init__(self):
+    def __init__(self, delay):
         self.accepted = 0
+        self.delay = delay
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.accepted += 1
         return "250 2.0.0 Ok: queued as B%08d" % self.accepted
 
@@ -25,8 +31,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--count-file", required=True)
+    parser.add_argument("--delay-ms", type=float, default=0)
     args = parser.parse_args()
-    counter = Counter()
+    counter = Counter(args.delay_ms / 1000)
     controller = Controller(counter, hostname="127.0.0.1", port=args.port)
     controller.start()
 
