@@ -64,25 +64,14 @@ struct AppendPlanner {
         units.map { u in u.map { StreamKey(tenant: $0.tenant, stream: $0.stream) } }
     }
 
-    /// The keys of `keysByUnit`, deduplicated, in first-seen order.
-    static func streamKeys(_ keysByUnit: [[StreamKey]]) -> [StreamKey] {
+    /// The keys of `keysByUnit`, deduplicated, in first-seen order; without the streams `units`
+    /// append with `.noStream` when `skippingNoStreamOf` is given.
+    static func streamKeys(_ keysByUnit: [[StreamKey]], skippingNoStreamOf units: [[StreamAppend]]? = nil) -> [StreamKey] {
         var seen = Set<StreamKey>()
         var keys: [StreamKey] = []
-        for u in keysByUnit {
-            for k in u where seen.insert(k).inserted { keys.append(k) }
-        }
-        return keys
-    }
-
-    /// The keys of `keysByUnit`, deduplicated, in first-seen order, leaving out the streams
-    /// `units` append with `.noStream`.
-    static func streamKeys(_ keysByUnit: [[StreamKey]], skippingNoStreamOf units: [[StreamAppend]]) -> [StreamKey] {
-        var seen = Set<StreamKey>()
-        var keys: [StreamKey] = []
-        for (u, unit) in units.enumerated() {
-            for (si, s) in unit.enumerated() where s.expected != .noStream {
-                let k = keysByUnit[u][si]
-                if seen.insert(k).inserted { keys.append(k) }
+        for (u, unitKeys) in keysByUnit.enumerated() {
+            for (si, k) in unitKeys.enumerated() where units?[u][si].expected != .noStream && seen.insert(k).inserted {
+                keys.append(k)
             }
         }
         return keys

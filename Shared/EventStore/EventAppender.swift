@@ -295,7 +295,7 @@ public final class EventAppender: @unchecked Sendable {
     private func commit(_ batch: [Pending], on connection: PostgresConnection, trustCache: Bool) throws -> [Result<AppendResult, any Error>] {
         let units = batch.map { $0.unit }
         let keysByUnit = AppendPlanner.keysByUnit(units)
-        let keyIDs = Array(Set(units.flatMap { $0.flatMap { $0.events.compactMap { $0.keyID } } }))
+        let keyIDs = Set(units.flatMap { $0.flatMap { $0.events.compactMap { $0.keyID } } })
         var trustCache = trustCache
         while true {
             var known: Known
@@ -313,11 +313,11 @@ public final class EventAppender: @unchecked Sendable {
                 known = unknown.isEmpty ? Known() : try lookup(ids: [], keys: unknown, keyIDs: [], on: connection)
                 withLock { headCache.record(known.heads) }
                 if known.heads.isEmpty { known.heads = cached } else { known.heads.merge(cached) { a, _ in a } }
-                known.liveKeys = Set(keyIDs)
+                known.liveKeys = keyIDs
                 known.complete = false
             } else {
                 let ids = units.flatMap { $0.flatMap { $0.events.map { $0.id } } }
-                known = try lookup(ids: ids, keys: AppendPlanner.streamKeys(keysByUnit), keyIDs: keyIDs, on: connection)
+                known = try lookup(ids: ids, keys: AppendPlanner.streamKeys(keysByUnit), keyIDs: Array(keyIDs), on: connection)
                 withLock { headCache.record(known.heads) }
             }
             let (outcomes, rows) = AppendPlanner.plan(

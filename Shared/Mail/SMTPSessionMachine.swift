@@ -165,9 +165,7 @@ public struct SMTPSessionMachine: Sendable {
             transaction.next += 1
             return sendNextRecipient(transaction)
         case .awaitingDataGo(let transaction):
-            guard reply.code == 354 else { return reset(after: reply.failureOutcome) }
-            state = .awaitingDataEnd
-            return .send(transaction.payload)
+            return dataGoAhead(reply, transaction)
         case .awaitingPipelined(let transaction, let received, var refusal):
             if received <= transaction.recipients.count {  // MAIL FROM's reply, then each RCPT TO's
                 if refusal == nil, reply.kind != .success { refusal = reply.failureOutcome }
@@ -182,9 +180,7 @@ public struct SMTPSessionMachine: Sendable {
                 state = .closed
                 return .failed(refusal, nothingSent: false)
             }
-            guard reply.code == 354 else { return reset(after: reply.failureOutcome) }
-            state = .awaitingDataEnd
-            return .send(transaction.payload)
+            return dataGoAhead(reply, transaction)
         case .awaitingDataEnd:
             // The transaction is over either way; no RSET needed.
             state = .ready
@@ -237,16 +233,13 @@ public struct SMTPSessionMachine: Sendable {
             sizeParameter = " SIZE=\(payload.count)"
         }
         let transaction = Transaction(recipients: recipients, payload: payload, next: 0)
-        let mailFrom = "MAIL FROM:<\(sender)>\(sizeParameter)\r\n"
+        let mailFrom = "MAIL FROM:<\(sender)>\(sizeParameter)"
         guard capabilities.pipelining else {
             state = .awaitingMailFrom(transaction)
-            return .send(Array(mailFrom.utf8))
+            return command(mailFrom)
         }
         state = .awaitingPipelined(transaction, received: 0, refusal: nil)
-        var group = mailFrom
-        for recipient in recipients { group += "RCPT TO:<\(recipient)>\r\n" }
-        group += "DATA\r\n"
-        return .send(Array(group.utf8))
+        return command(([mailFrom] + recipients.map { "RCPT TO:<\($0)>" } + ["DATA"]).joined(separator: "\r\n"))
     }
 
     /// Ends the session politely.
@@ -321,6 +314,13 @@ public struct SMTPSessionMachine: Sendable {
         }
         state = .closed
         return .failed(outcome, nothingSent: nothingSent)
+    }
+
+    /// DATA's reply: 354 sends the message; anything else fails it.
+    private mutating func dataGoAhead(_ reply: SMTPReply, _ transaction: Transaction) -> Action {
+        guard reply.code == 354 else { return reset(after: reply.failureOutcome) }
+        state = .awaitingDataEnd
+        return .send(transaction.payload)
     }
 
     private func command(_ line: String) -> Action {

@@ -231,12 +231,11 @@ public final class PersonalDataVault: Sendable {
             """)
         for r in rows.rows {
             guard let id = r[0], let wrapped = r.bytes(1) else { continue }
-            guard masterKeys.key(id: id) != nil else {
-                return "stored keys are wrapped under master key '\(id)', which the keyring does not hold "
-                    + "(it holds \(masterKeys.ids.map { "'\($0)'" }.joined(separator: ", ")))"
-            }
             do {
                 _ = try masterKeys.unwrap(wrapped)
+            } catch .unknownMasterKeyID {
+                return "stored keys are wrapped under master key '\(id)', which the keyring does not hold "
+                    + "(it holds \(masterKeys.ids.map { "'\($0)'" }.joined(separator: ", ")))"
             } catch {
                 return "master key '\(id)' does not open the keys stored under that id: wrong key material"
             }

@@ -204,7 +204,7 @@ struct CustomerWriter: Sendable {
     /// `EventCatalog.trackedEventStream`): a retry with the same ids collides on it.
     private static func trackedAppend(_ event: NewEvent, tenant: String) -> StreamAppend {
         StreamAppend(
-            tenant: tenant, stream: EventCatalog.trackedEventStream(eventHex: event.id.hexText(dashed: false)),
+            tenant: tenant, stream: EventCatalog.trackedEventStream(eventID: event.id),
             expected: .noStream, events: [event])
     }
 

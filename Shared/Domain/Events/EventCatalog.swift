@@ -1,3 +1,6 @@
+import Foundation
+import UUIDText
+
 /// Every event type in the shared table, with its stream and payload. Personal data never
 /// appears in clear: it sits in a `sealed` member (AES-256-GCM under the subject's key, named by
 /// `key_id` in the metadata), and subjects are named by `subject` = keyed hash of the customer id
@@ -57,7 +60,7 @@ public enum EventCatalog {
     /// than a version of the customer's. The customer stream stays small (an erasure reads it
     /// whole), and as event ids are time-ordered, a new entry of the `(tenant, stream, version)`
     /// index lands at its right edge instead of on the leaf of one of many customers.
-    public static func trackedEventStream(eventHex: String) -> String { "tracked-" + eventHex }
+    public static func trackedEventStream(eventID: UUID) -> String { eventID.hexText(dashed: false, prefix: "tracked-") }
     /// The stream of a message.
     public static func messageStream(messageHex: String) -> String { "message-" + messageHex }
     /// The audit stream.
