@@ -4,13 +4,21 @@ durably, end to end to a loopback SMTP sink, and the sink's own ceiling measured
 
 Usage: bench/delivery/run.py [--binary .build/release/delivery] [--requests 50] [--clients 4]
                              [--sessions 8] [--concurrency 32] [--sink fast|aiosmtpd] [--sink-processes 1]
-                             [--sink-delay-ms D]
+                             [--sink-delay-ms D] [--pin] [--verbose]
 `--sink-delay-ms` (aiosmtpd only) makes the sink take D ms to accept each message, like a remote
 provider: the ceiling is then bound by latency over the sessions, not by the sink's CPU, and
 the end-to-end rate shows whether delivery keeps the same number of sessions busy.
-Reports accepted msg/s, end-to-end msg/s, the sink's ceiling alone (measured first, with a
-cheap raw-socket client), and CPU seconds per 1,000 messages of delivery, PostgreSQL and the
-sink (BENCH_STATEMENTS=1 also prints the top statements from pg_stat_statements).
+`--pin` gives the sink the last CPU to itself and runs everything else (delivery, PostgreSQL,
+the clients) on the others, as if the provider were another machine: the sink then has the
+same CPU in the ceiling and in the end-to-end run, and cannot be slowed by delivery's threads.
+Reports accepted msg/s, end-to-end msg/s, the sink's ceiling alone (measured first with a
+small message, and with aiosmtpd again at the end, delivery stopped, with the very message
+delivery sent: `sink_ceiling_same_message_per_second` and `end_to_end_share_of_ceiling`), CPU
+seconds per 1,000 messages of delivery, PostgreSQL and the sink (acceptance, whole run, and
+after acceptance), and, between acceptance and the last delivery, the sink's rate, the share
+of time it was on a CPU (`sink_busy_after_acceptance`: near 1.0 means the sink was the limit)
+and the share it waited for one (`sink_waiting_for_cpu_after_acceptance`). `--verbose` prints
+a timeline. BENCH_STATEMENTS=1 also prints the top statements from pg_stat_statements.
 Needs PostgreSQL server binaries (a throwaway cluster is started unless DATABASE_URL is set)
 and, for `--sink aiosmtpd`, `pip install aiosmtpd`.
 """
@@ -108,6 +116,18 @@ def start_postgres(workdir):
     return "postgresql://postgres@127.0.0.1:%d/postgres" % port, stop, postmaster
 
 
+def run_delay(pid):
+    """Seconds the threads of a process spent runnable but waiting for a CPU (schedstat)."""
+    total = 0
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return total / 1e9
+
+
 def tree_cpu(pid):
     """CPU seconds of a process and its live children."""
     total = cpu_seconds(pid)
@@ -123,20 +143,39 @@ def tree_cpu(pid):
     return total
 
 
+SINK_CPU = [None]  # the CPU the sink runs on alone (--pin)
+
+
 class Sink:
     """`fast`: bench/delivery/fastsink.py (plain asyncio, N processes); `aiosmtpd`: sink.py."""
 
     def __init__(self, workdir, kind="fast", processes=1, delay_ms=0):
         self.port = free_port()
         self.count_file = os.path.join(workdir, "sink-count")
+        self.sample_file = os.path.join(workdir, "sink-sample") if kind == "aiosmtpd" else None
         command = [sys.executable, os.path.join(HERE, "fastsink.py" if kind == "fast" else "sink.py"),
                    "--port", str(self.port), "--count-file", self.count_file]
         if kind == "fast":
             command += ["--processes", str(processes)]
-        elif delay_ms:
-            command += ["--delay-ms", str(delay_ms)]
-        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        else:
+            command += ["--sample-file", self.sample_file]
+            if delay_ms:
+                command += ["--delay-ms", str(delay_ms)]
+        pin = (lambda: os.sched_setaffinity(0, {SINK_CPU[0]})) if SINK_CPU[0] is not None else None
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=pin)
         wait_port(self.port)
+
+    def cpu(self):
+        """CPU seconds of the sink (the fast sink's worker processes are its children)."""
+        return cpu_seconds(self.proc.pid) if self.sample_file else tree_cpu(self.proc.pid)
+
+    def sample(self):
+        """The first message the sink received, as sent (aiosmtpd sink only), or None."""
+        try:
+            with open(self.sample_file, "rb") as f:
+                return f.read()
+        except (OSError, TypeError):
+            return None
 
     def count(self):
         try:
@@ -161,7 +200,7 @@ class Sink:
 def blast_raw(args):
     """One connection sending `count` messages without smtplib (cheap client: the ceiling
     measures the sink, not the client)."""
-    port, count = args
+    port, count, message = args
     with socket.create_connection(("127.0.0.1", port)) as s:
         f = s.makefile("rb")
 
@@ -180,7 +219,7 @@ def blast_raw(args):
             for command in (b"MAIL FROM:<bench@example.com>\r\n", b"RCPT TO:<r@example.com>\r\n", b"DATA\r\n"):
                 s.sendall(command)
                 reply()
-            s.sendall(MESSAGE + b".\r\n")
+            s.sendall(message + b".\r\n")
             if not reply().startswith(b"250"):
                 raise SystemExit("the sink refused a message")
         s.sendall(b"QUIT\r\n")
@@ -191,11 +230,11 @@ MESSAGE = (b"From: bench@example.com\r\nTo: r@example.com\r\nSubject: ceiling\r\
            b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + b"hello world\r\n" * 20)
 
 
-def sink_ceiling(sink, connections, per_connection):
+def sink_ceiling(sink, connections, per_connection, message=MESSAGE):
     start_count = sink.count()
     start = time.time()
     with Pool(connections) as pool:
-        pool.map(blast_raw, [(sink.port, per_connection)] * connections)
+        pool.map(blast_raw, [(sink.port, per_connection, message)] * connections)
     end = sink.wait_for(start_count + connections * per_connection)
     return connections * per_connection / (end - start)
 
@@ -244,7 +283,18 @@ def main():
     parser.add_argument("--sink-processes", type=int, default=1, help="processes of the fast sink")
     parser.add_argument("--sink-delay-ms", type=float, default=0,
                         help="aiosmtpd sink only: ms before each message's 250 (a provider's latency)")
+    parser.add_argument("--pin", action="store_true",
+                        help="give the sink the last CPU to itself and run everything else (delivery, PostgreSQL, "
+                             "the HTTP and ceiling clients) on the others, as if the provider were another machine")
     args = parser.parse_args()
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            parser.error("--pin needs at least two CPUs")
+        # This process and everything it starts from now on (PostgreSQL, delivery, the clients)
+        # stay off the sink's CPU; only the sink is started on it.
+        os.sched_setaffinity(0, cpus[:-1])
+        SINK_CPU[0] = cpus[-1]
     if args.sink_delay_ms and args.sink != "aiosmtpd":
         parser.error("--sink-delay-ms needs --sink aiosmtpd")
 
@@ -260,6 +310,8 @@ def main():
     try:
         ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)
         print("sink ceiling alone: %.0f messages/s (%s sink, %d connections)" % (ceiling, args.sink, args.ceiling_connections))
+        if sink.sample_file and os.path.exists(sink.sample_file):
+            os.remove(sink.sample_file)  # the sink keeps the next message it gets: delivery's
 
         port = free_port()
         env = dict(os.environ, DATABASE_URL=database, PORT=str(port), API_KEYS="bench:benchkey", LOG_LEVEL="error",
@@ -294,15 +346,26 @@ def main():
             assert status == 200 and all(r["Status"] == 200 for r in body["Results"]), body
 
         def cpu():
-            return (cpu_seconds(service.pid), postgres_cpu(postmaster), tree_cpu(sink.proc.pid))
+            return (cpu_seconds(service.pid), postgres_cpu(postmaster), sink.cpu())
 
         cpu_start = cpu()
         load_start = os.getloadavg()[0]
+        samples = []  # (time, sink count, sink CPU seconds), every 100 ms until delivered
+        sampling = threading.Event()
+
+        def sample():
+            while not sampling.is_set():
+                samples.append((time.time(), sink.count(), sink.cpu(), run_delay(sink.proc.pid)))
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
         start = time.time()
+        sampler.start()
         with ThreadPoolExecutor(args.clients) as pool:
             list(pool.map(post, range(args.requests)))
         accepted = time.time()
         cpu_accepted = cpu()
+        count_accepted = sink.count()
         if args.verbose:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.request("GET", "/metrics")
@@ -313,6 +376,8 @@ def main():
         try:
             delivered = sink.wait_for(before + total, timeout=args.timeout)
             cpu_delivered = cpu()
+            sampling.set()
+            sampler.join()
         except SystemExit as e:
             print(e)
             psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
@@ -355,6 +420,34 @@ def main():
                                         zip(("delivery", "postgres", "sink"), cpu_start, cpu_delivered)},
             "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         }
+        # How busy the sink was between acceptance and the last delivery (1.0 = one core, all the
+        # time): near 1 means the sink was the limit; well below means it waited for delivery.
+        window = [x for x in samples if accepted <= x[0] <= delivered]
+        after = before + total - count_accepted
+        if after > 0:
+            result["cpu_per_1000_after_acceptance"] = {
+                k: round((b - a) * 1000 / after, 3) for k, a, b in
+                zip(("delivery", "postgres", "sink"), cpu_accepted, cpu_delivered)}
+        if len(window) >= 2:
+            result["sink_busy_after_acceptance"] = round((window[-1][2] - window[0][2]) / (window[-1][0] - window[0][0]), 2)
+            result["sink_rate_after_acceptance"] = round((window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0]))
+            result["sink_waiting_for_cpu_after_acceptance"] = round((window[-1][3] - window[0][3]) / (window[-1][0] - window[0][0]), 2)
+        if args.verbose:
+            print("  timeline (s, messages/s at the sink, sink CPU share):")
+            for a, b in zip(samples[::3], samples[3::3]):
+                print("   %5.1f %6.0f %5.2f" % (a[0] - start, (b[1] - a[1]) / (b[0] - a[0]), (b[2] - a[2]) / (b[0] - a[0])))
+        # The sink's ceiling again, alone (delivery stopped), with the very message delivery sent:
+        # the sink's cost grows with a message's lines, so this is the ceiling delivery can reach.
+        sample = sink.sample()
+        if sample:
+            service.terminate()
+            service.wait(timeout=30)
+            service = None
+            same = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages, sample)
+            result["sink_ceiling_same_message_per_second"] = round(same)
+            result["sample_message_bytes"] = len(sample)
+            result["end_to_end_share_of_ceiling"] = round(result["end_to_end_per_second"] / same, 2)
+            print("sink ceiling alone with delivery's message (%d bytes): %.0f messages/s" % (len(sample), same))
         print("accepted durably: %d messages/s" % result["accepted_per_second"])
         print("end to end to the sink: %d messages/s" % result["end_to_end_per_second"])
         print(json.dumps(result))

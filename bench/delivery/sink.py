@@ -1,10 +1,13 @@
 # A fast loopback SMTP sink for the delivery benchmark (needs `pip install aiosmtpd`).
 #
-# Usage: sink.py --port P --count-file F [--delay-ms D]
+# Usage: sink.py --port P --count-file F [--delay-ms D] [--sample-file S]
 # Accepts every message without parsing it and rewrites F with the number accepted so far
 # every 50 ms. With --delay-ms, answers each message's final 250 only after D ms (sessions wait
 # independently): a provider that takes that long to accept a message, so throughput is bound
-# by latency (sessions / D) rather than by this process's CPU. Stops when stdin closes.
+# by latency (sessions / D) rather than by this process's CPU. With --sample-file, the first
+# message received is written to S (as sent on the wire, dot-stuffed, without the final dot
+# line), and again after S is removed, so the ceiling can be measured with the very message
+# delivery sends. Stops when stdin closes.
 import argparse
 import asyncio
 import os
@@ -16,11 +19,20 @@ from aiosmtpd.controller import Controller
 
 
 class Counter:
-    def __init__(self, delay):
+    def __init__(self, delay, sample_file):
         self.accepted = 0
         self.delay = delay
+        self.sample_file = sample_file
 
     async def handle_DATA(self, server, session, envelope):
+        if self.sample_file and not os.path.exists(self.sample_file):
+            lines = envelope.original_content.split(b"\r\n")
+            stuffed = b"\r\n".join(b"." + line if line.startswith(b".") else line for line in lines)
+            if not stuffed.endswith(b"\r\n"):
+                stuffed += b"\r\n"
+            with open(self.sample_file + ".tmp", "wb") as f:
+                f.write(stuffed)
+            os.replace(self.sample_file + ".tmp", self.sample_file)
         if self.delay:
             await asyncio.sleep(self.delay)
         self.accepted += 1
@@ -32,8 +44,9 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--count-file", required=True)
     parser.add_argument("--delay-ms", type=float, default=0)
+    parser.add_argument("--sample-file")
     args = parser.parse_args()
-    counter = Counter(args.delay_ms / 1000)
+    counter = Counter(args.delay_ms / 1000, args.sample_file)
     controller = Controller(counter, hostname="127.0.0.1", port=args.port)
     controller.start()
 
