@@ -21,6 +21,8 @@ public final class EventStore: Sendable {
     public let appender: EventAppender
     public let notifier: EventNotifier
     let listener: PostgresListener
+    /// What this process's projection runners have read, shared between them.
+    let reads = SharedEventReads()
 
     /// Opens the store: starts the pool, the committers and the NOTIFY listener. Call `migrate`
     /// before use.
@@ -76,7 +78,7 @@ public final class EventStore: Sendable {
     public func runner(for projection: any Projection, batchSize: Int = 1_000) -> ProjectionRunner {
         var c = ProjectionRunner.Configuration(url: configuration.url)
         c.batchSize = batchSize
-        return ProjectionRunner(projection: projection, configuration: c, notifier: notifier)
+        return ProjectionRunner(projection: projection, configuration: c, notifier: notifier, reads: reads)
     }
 
     /// Whether the database answers.

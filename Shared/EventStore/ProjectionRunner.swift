@@ -5,6 +5,8 @@ import Synchronization
 /// Keeps one projection up to date: reads events after its checkpoint, applies them and moves
 /// the checkpoint in the same transaction. One runner per projection is active across all
 /// replicas (a session advisory lock); the others stand by and take over when it goes away.
+/// The runners of one store share their reads (`SharedEventReads`): woken by the same commit,
+/// they usually stand at the same checkpoint and take one read of the batch instead of one each.
 public final class ProjectionRunner: @unchecked Sendable {
     // @unchecked Sendable: the connection and `lastErrorText` are used only by the runner's
     // thread; shared state is in `progress` (a Mutex) and the flags (Atomics).
@@ -29,6 +31,8 @@ public final class ProjectionRunner: @unchecked Sendable {
     public let projection: any Projection
     public let configuration: Configuration
     let notifier: EventNotifier
+    /// Reads shared with the process's other runners.
+    let reads: SharedEventReads
     public let progress: ProjectionProgress
     private let stopFlag = Atomic<Bool>(false)
     private let rebuildRequested = Atomic<Bool>(false)
@@ -36,10 +40,13 @@ public final class ProjectionRunner: @unchecked Sendable {
     /// The last apply error (runner thread only).
     private var lastErrorText = ""
 
-    public init(projection: any Projection, configuration: Configuration, notifier: EventNotifier) {
+    /// Creates a runner; runners given the same `reads` share their reads of the event table.
+    init(projection: any Projection, configuration: Configuration, notifier: EventNotifier, reads: SharedEventReads) {
         self.projection = projection
         self.configuration = configuration
         self.notifier = notifier
+        self.reads = reads
+        reads.register(types: projection.eventTypes)
         self.progress = ProjectionProgress(name: projection.name)
     }
 
@@ -84,7 +91,6 @@ public final class ProjectionRunner: @unchecked Sendable {
         let key = Self.lockKey(projection.name)
         let prefetcher = EventPrefetcher(url: configuration.url, name: projection.name)
         defer { prefetcher.close() }
-        var prefetched: EventPrefetcher.Batch?
         while !isStopping {
             let seen = notifier.current
             do {
@@ -121,14 +127,16 @@ public final class ProjectionRunner: @unchecked Sendable {
                 // poison event; after more, set it aside (recorded) so the projection stays live.
                 let limit = failuresAtCheckpoint >= 2 ? 1 : configuration.batchSize
                 let types = projection.eventTypes
-                let events: [RecordedEvent]
-                if let batch = prefetched, batch.after == checkpoint, batch.limit == limit {
-                    prefetched = nil
+                // The batch another runner read (or prefetched), or a read of our own. Another
+                // runner's read that found nothing may predate the commit that woke us: read again.
+                var events: [RecordedEvent] = []
+                for _ in 0..<2 {
+                    let (batch, isNew) = reads.batch(after: checkpoint, limit: limit)
+                    if isNew {
+                        batch.finish(Result { try EventReader.read(after: checkpoint, limit: limit, types: reads.types, on: c) })
+                    }
                     events = try batch.events()
-                } else {
-                    if let stale = prefetched { _ = try? stale.events() }
-                    prefetched = nil
-                    events = try EventReader.read(after: checkpoint, limit: limit, types: types, on: c)
+                    if isNew || !events.isEmpty { break }
                 }
                 if events.isEmpty {
                     progress.caughtUp(at: checkpoint)
@@ -138,7 +146,8 @@ public final class ProjectionRunner: @unchecked Sendable {
                 let next = events.last!.checkpoint
                 // A full batch says more are waiting: read the next one while this one applies.
                 if events.count == limit && limit > 1 {
-                    prefetched = prefetcher.start(after: next, limit: limit, types: types)
+                    let (batch, isNew) = reads.batch(after: next, limit: limit)
+                    if isNew { prefetcher.start(batch, types: reads.types) }
                 }
                 let skip = failuresAtCheckpoint >= 5 && events.count == 1
                 let lastError = self.lastErrorText
