@@ -19,7 +19,7 @@ struct DueMessage: Sendable, Hashable {
 
 /// Sends a batch of due messages: appends their `queued` events (concurrent appends that share
 /// one group commit), loads what they need in one pooled job, hands the emails to the transport
-/// (at most `sendsAtOnce` at once), then appends every `sent`, `failed_to_send` or `dropped` in
+/// (each send holding one of the worker's `SendSlots`), then appends every `sent`, `failed_to_send` or `dropped` in
 /// one atomic append. After the appends the outbox rows are moved the way the projection would
 /// move them (one statement per batch), so the worker never acts on a stale row.
 struct MessageSender: Sendable {
@@ -31,24 +31,23 @@ struct MessageSender: Sendable {
     /// Template versions never change once saved: keep the ones already loaded.
     let versions = TemplateVersionCache()
 
-    /// Sends a batch of due messages (distinct keys), at most `sendsAtOnce` on the wire at once.
-    func send(_ batch: [DueMessage], sendsAtOnce: Int) async {
+    /// Sends a batch of due messages (distinct keys), each send holding one of `slots` while on
+    /// the wire.
+    func send(_ batch: [DueMessage], slots: SendSlots) async {
         // 1. queued, only where the stream is where the row says (else the row is stale: retry soon).
         let claimed = await queue(batch)
         guard !claimed.isEmpty else { return }
         // 2. load everything the emails need, then compose and send.
         let composed = await compose(claimed.map(\.due))
         let outcomes = await withTaskGroup(of: Outcome.self) { group in
-            var outcomes: [Outcome] = []
-            var running = 0
             for (index, item) in claimed.enumerated() {
-                if running >= max(1, sendsAtOnce), let outcome = await group.next() {
-                    running -= 1
-                    outcomes.append(outcome)
+                await slots.acquire()
+                group.addTask {
+                    defer { slots.release() }
+                    return await self.deliver(item, composed[index])
                 }
-                running += 1
-                group.addTask { await self.deliver(item, composed[index]) }
             }
+            var outcomes: [Outcome] = []
             for await outcome in group { outcomes.append(outcome) }
             return outcomes
         }
