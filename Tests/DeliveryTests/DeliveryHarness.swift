@@ -13,6 +13,8 @@ struct DeliveryHarness {
     let app: ServiceApp
     let client: TestHTTPClient
     let other: TestHTTPClient
+    /// The folder of the default file transport, which the harness made and removes.
+    var outboxFolder: String?
 
     static let fromDomain = "mail.test"
 
@@ -23,10 +25,14 @@ struct DeliveryHarness {
         var env = [
             "MAIL_FROM_DOMAIN": fromDomain, "MAIL_MAX_ATTEMPTS": String(maxAttempts), "MAIL_RETRY_BASE_SECONDS": retryBase,
         ]
+        var outboxFolder: String?
         if let smtpPort {
             env["MAIL_TRANSPORT"] = "smtp://127.0.0.1:\(smtpPort)?tls=none&timeout=\(smtpTimeout)&connect_timeout=2&sessions=2"
+        } else if let transport {
+            env["MAIL_TRANSPORT"] = transport
         } else {
-            env["MAIL_TRANSPORT"] = transport ?? "file://" + NSTemporaryDirectory() + "delivery-tests-" + UUID().uuidString
+            outboxFolder = NSTemporaryDirectory() + "delivery-tests-" + UUID().uuidString
+            env["MAIL_TRANSPORT"] = "file://" + outboxFolder!
         }
         if let masterKey { env["MASTER_KEY"] = masterKey }
         env.merge(extra) { _, new in new }
@@ -34,10 +40,13 @@ struct DeliveryHarness {
         let app = try await DeliveryService.start(configuration: configuration, port: 0)
         return DeliveryHarness(
             app: app, client: TestHTTPClient(port: app.port, basicAuth: ("site1", "key1")),
-            other: TestHTTPClient(port: app.port, basicAuth: ("site2", "key2")))
+            other: TestHTTPClient(port: app.port, basicAuth: ("site2", "key2")), outboxFolder: outboxFolder)
     }
 
-    func shutdown() async { await app.shutdown() }
+    func shutdown() async {
+        await app.shutdown()
+        if let outboxFolder { try? FileManager.default.removeItem(atPath: outboxFolder) }
+    }
 
     /// Creates a template and returns its id.
     func createTemplate(
