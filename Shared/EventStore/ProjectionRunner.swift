@@ -133,7 +133,8 @@ public final class ProjectionRunner: @unchecked Sendable {
                 for _ in 0..<2 {
                     let (batch, isNew) = reads.batch(after: checkpoint, limit: limit)
                     if isNew {
-                        batch.finish(Result { try EventReader.read(after: checkpoint, limit: limit, types: reads.types, on: c) })
+                        batch.finish(
+                            Result { try EventReader.read(after: checkpoint, limit: limit, types: reads.types, on: c) })
                     }
                     events = try batch.events()
                     if isNew || !events.isEmpty { break }

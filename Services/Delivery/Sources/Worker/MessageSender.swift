@@ -19,9 +19,10 @@ struct DueMessage: Sendable, Hashable {
 
 /// Sends a batch of due messages: appends their `queued` events (concurrent appends that share
 /// one group commit), loads what they need in one pooled job, hands the emails to the transport
-/// (each send holding one of the worker's `SendSlots`), then appends every `sent`, `failed_to_send` or `dropped` in
-/// one atomic append. After the appends the outbox rows are moved the way the projection would
-/// move them (one statement per batch), so the worker never acts on a stale row.
+/// (each send holding one of the worker's `SendSlots`), then appends every `sent`,
+/// `failed_to_send` or `dropped` in one atomic append. After the appends the outbox rows are
+/// moved the way the projection would move them (one statement per batch), so the worker never
+/// acts on a stale row.
 struct MessageSender: Sendable {
     let app: ServiceApp
     let readModel: DeliveryReadModel

@@ -10,11 +10,12 @@ import Synchronization
 /// `batchSize` (one query), each handed to a task that sends it (`MessageSender`); up to
 /// `batchesInFlight` batches overlap, sharing `concurrency` sends in flight at once (`SendSlots`:
 /// a batch that is sending may use every slot the others, busy with the database, leave free),
-/// so one batch's database work runs while another's emails are on the wire. A slow provider only fills those
-/// slots and never blocks HTTP handlers or projections. The worker sleeps until the outbox
-/// projection's NOTIFY (sent when new rows commit, from any process), a finished batch, or the
-/// poll interval (retries falling due). On taking the lead it makes rows left `sending` by a dead
-/// leader due again (at least once: such a message may go out twice, never zero times).
+/// so one batch's database work runs while another's emails are on the wire. A slow provider
+/// only fills those slots and never blocks HTTP handlers or projections. The worker sleeps until
+/// the outbox projection's NOTIFY (sent when new rows commit, from any process), a finished
+/// batch, or the poll interval (retries falling due). On taking the lead it makes rows left
+/// `sending` by a dead leader due again (at least once: such a message may go out twice, never
+/// zero times).
 final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     // @unchecked Sendable: `connection` is touched only by the worker thread; all shared state
     // is in `state` (a Mutex), `stopping` (an Atomic), `condition` (its own lock) and the
