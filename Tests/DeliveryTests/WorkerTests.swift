@@ -1,4 +1,6 @@
+@testable import DeliveryService
 import Crypto
+import Domain
 import Foundation
 import EventStore
 import JSON
@@ -149,6 +151,30 @@ import Testing
         #expect(try await waitForMail(smtp, count: 12).count == 12)
         await b.shutdown()
         smtp.stop()
+    }
+}
+
+@Suite struct AbandonedClaimTests {
+    /// A stream that ends in `queued` with no outcome is a dead leader's claim; anything after
+    /// it (or another version) is not.
+    @Test func aQueuedWithNoOutcomeIsAnAbandonedClaim() async throws {
+        let h = try await DeliveryHarness.start()
+        let store = h.app.store
+        // Not a `message-` stream, so the running worker and projections leave it alone.
+        let stream = "claim-test-" + String(repeating: "ab", count: 16)
+        func append(_ type: String) async throws -> Int64 {
+            let r = try await store.append(
+                StreamAppend(tenant: "site1", stream: stream, events: [NewEvent(type: type, data: ["n": 1], metadata: .null)]))
+            return try #require(r.streams.first?.lastVersion)
+        }
+        _ = try await append(EventCatalog.messageRequested)
+        let queued = try await append(EventCatalog.messageQueued)
+        #expect(await MessageSender.endsInAbandonedClaim(store, tenant: "site1", stream: stream, at: queued))
+        #expect(!(await MessageSender.endsInAbandonedClaim(store, tenant: "site1", stream: stream, at: queued - 1)))
+        #expect(!(await MessageSender.endsInAbandonedClaim(store, tenant: "site2", stream: stream, at: queued)))
+        let sent = try await append(EventCatalog.messageSent)
+        #expect(!(await MessageSender.endsInAbandonedClaim(store, tenant: "site1", stream: stream, at: sent)))
+        await h.shutdown()
     }
 }
 

@@ -71,7 +71,8 @@ struct MessageSender: Sendable {
         var version: Int64
     }
 
-    /// Appends `queued` to each message whose stream is still at the row's version.
+    /// Appends `queued` to each message whose stream is still at the row's version, or whose
+    /// stream ends in a `queued` with no outcome after it (see `claimFromAbandoned`).
     private func queue(_ batch: [DueMessage]) async -> [Claimed] {
         let metadata = self.metadata
         let store = app.store
@@ -82,10 +83,18 @@ struct MessageSender: Sendable {
                     let queued = NewEvent(
                         type: EventCatalog.messageQueued, data: MessageEvents.base(message, .queued), metadata: metadata)
                     let stream = EventCatalog.messageStream(messageHex: due.messageHex)
-                    do {
+                    func claim(at version: Int64) async throws -> Int64 {
                         let result = try await store.append(
-                            StreamAppend(tenant: due.tenant, stream: stream, expected: .exact(due.version), events: [queued]))
-                        return (index, result.streams.first?.lastVersion ?? due.version + 1)
+                            StreamAppend(tenant: due.tenant, stream: stream, expected: .exact(version), events: [queued]))
+                        return result.streams.first?.lastVersion ?? version + 1
+                    }
+                    do {
+                        return (index, try await claim(at: due.version))
+                    } catch AppendError.wrongExpectedVersion(_, _, let actual) where actual > due.version {
+                        guard await Self.endsInAbandonedClaim(store, tenant: due.tenant, stream: stream, at: actual) else {
+                            return (index, nil)
+                        }
+                        return (index, try? await claim(at: actual))
                     } catch {
                         return (index, nil)
                     }
@@ -121,6 +130,20 @@ struct MessageSender: Sendable {
                     type: EventCatalog.messageQueued, data: .null)
             })
         return claimed
+    }
+
+    /// Whether `stream` (at `version`) ends in a `queued` with no outcome after it while its row
+    /// was still due: a claim by a leader that died before sending or recording (this worker's
+    /// own claims are in its in-flight set and never picked). It happens when the old leader had
+    /// appended `queued` but its row had not moved yet when the new one took over: the takeover
+    /// only makes rows already `sending` due, and the projection would later move this one to
+    /// `sending` with a fresh lease, holding the message back for the whole lease. The new leader
+    /// claims it from there instead (at least once: the old leader may have sent it).
+    static func endsInAbandonedClaim(_ store: EventStore, tenant: String, stream: String, at version: Int64) async -> Bool {
+        guard let events = try? await store.readStream(tenant: tenant, stream: stream), let last = events.last else {
+            return false
+        }
+        return last.version == version && last.type == EventCatalog.messageQueued
     }
 
     /// Sends one composed message; returns the event recording the outcome.
