@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Renders a `MailMessage` as RFC 5322 / MIME (RFC 2045–2047) bytes with CRLF line breaks.
@@ -16,10 +17,10 @@ public struct MIMEBuilder: Sendable {
     /// Creates a builder with random multipart boundaries.
     public init() {
         self.boundary = {
-            var generator = SystemRandomNumberGenerator()
-            let hex = (0..<4).map { _ in String(generator.next() as UInt32, radix: 16) }.joined()
+            // 128 bits from libcrypto's generator (no system call; the standard library's
+            // generator made four `getrandom` calls a message).
             // "=_" can appear neither in quoted-printable nor in base64 output.
-            return "=_alt_\(hex)"
+            "=_alt_" + SecureRandom.bytes(16).hexString
         }
     }
 

@@ -155,8 +155,10 @@ struct MessageSender: Sendable {
         case .unavailable(let reason): outcome = .temporary(reason: reason)
         case .mail(let mail): outcome = await transport.send(mail)
         }
-        let decision = settings.retry.decide(
-            outcome, attempt: attempt, nowMilliseconds: nowMilliseconds(), unit: Double.random(in: 0..<1))
+        // The jitter matters only for a retry (a random draw is a system call on Linux).
+        let jitter: Double
+        if case .temporary = outcome { jitter = Double.random(in: 0..<1) } else { jitter = 0 }
+        let decision = settings.retry.decide(outcome, attempt: attempt, nowMilliseconds: nowMilliseconds(), unit: jitter)
         return Outcome(
             due: item.due,
             event: NewEvent(type: decision.eventType, data: outcomeData(decision, item.message), metadata: metadata))
