@@ -127,18 +127,8 @@ public final class ProjectionRunner: @unchecked Sendable {
                 // poison event; after more, set it aside (recorded) so the projection stays live.
                 let limit = failuresAtCheckpoint >= 2 ? 1 : configuration.batchSize
                 let types = projection.eventTypes
-                // The batch another runner read (or prefetched), or a read of our own. Another
-                // runner's read that found nothing may predate the commit that woke us: read again.
-                var events: [RecordedEvent] = []
-                for _ in 0..<2 {
-                    let (batch, isNew) = reads.batch(after: checkpoint, limit: limit)
-                    if isNew {
-                        batch.finish(
-                            Result { try EventReader.read(after: checkpoint, limit: limit, types: reads.types, on: c) })
-                    }
-                    events = try batch.events()
-                    if isNew || !events.isEmpty { break }
-                }
+                // The batch another runner read (or prefetched), or a read of our own.
+                let events = try reads.events(after: checkpoint, limit: limit, on: c)
                 if events.isEmpty {
                     progress.caughtUp(at: checkpoint)
                     notifier.wait(after: seen, timeout: configuration.pollInterval)
@@ -146,10 +136,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 }
                 let next = events.last!.checkpoint
                 // A full batch says more are waiting: read the next one while this one applies.
-                if events.count == limit && limit > 1 {
-                    let (batch, isNew) = reads.batch(after: next, limit: limit)
-                    if isNew { prefetcher.start(batch, types: reads.types) }
-                }
+                if events.count == limit && limit > 1 { reads.prefetch(after: next, limit: limit, on: prefetcher) }
                 let skip = failuresAtCheckpoint >= 5 && events.count == 1
                 let lastError = self.lastErrorText
                 let relevant = types.map { types in events.filter { types.contains($0.type) } } ?? events

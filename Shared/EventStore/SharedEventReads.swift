@@ -1,4 +1,5 @@
 import Dispatch
+import Postgres
 import Synchronization
 
 /// One read of events after a checkpoint: in flight until `finish`, then its events or error.
@@ -88,10 +89,30 @@ final class SharedEventReads: Sendable {
     /// Batches claimed (and so read) since start: for tests and metrics.
     var readsClaimed: Int { state.withLock { $0.claimed } }
 
+    /// Up to `limit` events after `checkpoint`: the batch another runner read, is reading or
+    /// prefetched, or else a read of the caller's own on `connection`. Another runner's read that
+    /// found nothing may predate the commit that woke the caller, so that one is read again.
+    func events(after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection) throws -> [RecordedEvent] {
+        while true {
+            let (batch, isNew) = batch(after: checkpoint, limit: limit)
+            if isNew {
+                batch.finish(Result { try EventReader.read(after: checkpoint, limit: limit, types: types, on: connection) })
+            }
+            let events = try batch.events()
+            // An empty batch is never shared again, so the next round reads.
+            if isNew || !events.isEmpty { return events }
+        }
+    }
+
+    /// Starts reading the batch after `checkpoint` on `prefetcher`, unless some runner already
+    /// has it (read, being read or prefetched).
+    func prefetch(after checkpoint: Checkpoint, limit: Int, on prefetcher: EventPrefetcher) {
+        let (batch, isNew) = batch(after: checkpoint, limit: limit)
+        if isNew { prefetcher.start(batch, types: types) }
+    }
+
     /// The batch after `checkpoint` of at most `limit` events: one another runner read or is
     /// reading (`isNew` false), or a new one the caller must read and `finish` (`isNew` true).
-    /// A shared batch still being read may come back empty: the caller should then read again
-    /// itself (`batch` gives a new one), since it may have been woken by a later commit.
     func batch(after checkpoint: Checkpoint, limit: Int) -> (batch: EventBatch, isNew: Bool) {
         let key = Key(after: checkpoint, limit: limit)
         return state.withLock { s in

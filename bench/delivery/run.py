@@ -143,13 +143,12 @@ def tree_cpu(pid):
     return total
 
 
-SINK_CPU = [None]  # the CPU the sink runs on alone (--pin)
-
-
 class Sink:
     """`fast`: bench/delivery/fastsink.py (plain asyncio, N processes); `aiosmtpd`: sink.py."""
 
-    def __init__(self, workdir, kind="fast", processes=1, delay_ms=0):
+    def __init__(self, workdir, kind="fast", processes=1, delay_ms=0, cpu=None):
+        """`cpu`: the CPU the sink runs on alone (--pin), or None."""
+        self.kind = kind
         self.port = free_port()
         self.count_file = os.path.join(workdir, "sink-count")
         self.sample_file = os.path.join(workdir, "sink-sample") if kind == "aiosmtpd" else None
@@ -161,13 +160,13 @@ class Sink:
             command += ["--sample-file", self.sample_file]
             if delay_ms:
                 command += ["--delay-ms", str(delay_ms)]
-        pin = (lambda: os.sched_setaffinity(0, {SINK_CPU[0]})) if SINK_CPU[0] is not None else None
+        pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=pin)
         wait_port(self.port)
 
     def cpu(self):
         """CPU seconds of the sink (the fast sink's worker processes are its children)."""
-        return cpu_seconds(self.proc.pid) if self.sample_file else tree_cpu(self.proc.pid)
+        return cpu_seconds(self.proc.pid) if self.kind == "aiosmtpd" else tree_cpu(self.proc.pid)
 
     def sample(self):
         """The first message the sink received, as sent (aiosmtpd sink only), or None."""
@@ -287,6 +286,7 @@ def main():
                         help="give the sink the last CPU to itself and run everything else (delivery, PostgreSQL, "
                              "the HTTP and ceiling clients) on the others, as if the provider were another machine")
     args = parser.parse_args()
+    sink_cpu = None
     if args.pin:
         cpus = sorted(os.sched_getaffinity(0))
         if len(cpus) < 2:
@@ -294,7 +294,7 @@ def main():
         # This process and everything it starts from now on (PostgreSQL, delivery, the clients)
         # stay off the sink's CPU; only the sink is started on it.
         os.sched_setaffinity(0, cpus[:-1])
-        SINK_CPU[0] = cpus[-1]
+        sink_cpu = cpus[-1]
     if args.sink_delay_ms and args.sink != "aiosmtpd":
         parser.error("--sink-delay-ms needs --sink aiosmtpd")
 
@@ -305,7 +305,7 @@ def main():
     database = os.environ.get("DATABASE_URL")
     if not database:
         database, stop_pg, postmaster = start_postgres(workdir)
-    sink = Sink(workdir, args.sink, args.sink_processes, args.sink_delay_ms)
+    sink = Sink(workdir, args.sink, args.sink_processes, args.sink_delay_ms, sink_cpu)
     service = None
     try:
         ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)

@@ -72,7 +72,7 @@ struct MessageSender: Sendable {
     }
 
     /// Appends `queued` to each message whose stream is still at the row's version, or whose
-    /// stream ends in a `queued` with no outcome after it (see `claimFromAbandoned`).
+    /// stream ends in a `queued` with no outcome after it (see `endsInAbandonedClaim`).
     private func queue(_ batch: [DueMessage]) async -> [Claimed] {
         let metadata = self.metadata
         let store = app.store
