@@ -6,13 +6,20 @@ public enum DotStuffing {
         let normalized = MIMEBuilder.normalizedLineBreaks(message)
         var out: [UInt8] = []
         out.reserveCapacity(normalized.count + 64)
-        var atLineStart = true
-        for byte in normalized {
-            if atLineStart, byte == UInt8(ascii: ".") { out.append(byte) }
-            out.append(byte)
-            atLineStart = byte == 0x0A
+        normalized.withUnsafeBufferPointer { buffer in
+            // Copy line by line, doubling a leading dot.
+            var start = 0
+            let count = buffer.count
+            while start < count {
+                if buffer[start] == UInt8(ascii: ".") { out.append(UInt8(ascii: ".")) }
+                var end = start
+                while end < count, buffer[end] != 0x0A { end += 1 }
+                end = min(end + 1, count)  // include the LF
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<end]))
+                start = end
+            }
         }
-        if !out.isEmpty, !atLineStart { out += [0x0D, 0x0A] }
+        if let last = out.last, last != 0x0A { out += [0x0D, 0x0A] }
         out += [UInt8(ascii: "."), 0x0D, 0x0A]
         return out
     }

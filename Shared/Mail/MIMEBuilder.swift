@@ -57,25 +57,33 @@ public struct MIMEBuilder: Sendable {
             head += try Self.unstructured(name: header.name, header.value)
         }
 
-        let parts: [(subtype: String, body: String)] =
+        // Each body is encoded once (its encoding goes into the part's headers).
+        let parts: [(subtype: String, body: (encoding: TransferEncoding, text: String))] =
             [("plain", message.textBody), ("html", message.htmlBody)].compactMap { subtype, body in
-                body.map { (subtype, $0) }
+                body.map { (subtype, Self.encodedBody($0)) }
             }
+        var out: [UInt8] = []
+        out.reserveCapacity(head.utf8.count + parts.reduce(256) { $0 + $1.body.text.utf8.count + 128 })
         if parts.count == 1 || parts.isEmpty {
-            let part = parts.first ?? ("plain", "")
-            head += partHeaders(subtype: part.subtype, body: part.body)
-            return Array((head + "\r\n" + Self.encodedBody(part.body).text).utf8)
+            let part = parts.first ?? ("plain", Self.encodedBody(""))
+            head += Self.partHeaders(subtype: part.subtype, encoding: part.body.encoding)
+            out += head.utf8
+            out += [0x0D, 0x0A]
+            out += part.body.text.utf8
+            return out
         }
         let boundary = boundary()
         head += "Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"\r\n\r\n"
-        var body = ""
+        out += head.utf8
         for part in parts {
-            body += "--\(boundary)\r\n"
-            body += partHeaders(subtype: part.subtype, body: part.body)
-            body += "\r\n" + Self.encodedBody(part.body).text + "\r\n"
+            out += "--\(boundary)\r\n".utf8
+            out += Self.partHeaders(subtype: part.subtype, encoding: part.body.encoding).utf8
+            out += [0x0D, 0x0A]
+            out += part.body.text.utf8
+            out += [0x0D, 0x0A]
         }
-        body += "--\(boundary)--\r\n"
-        return Array((head + body).utf8)
+        out += "--\(boundary)--\r\n".utf8
+        return out
     }
 
     /// An unstructured header field; a short printable ASCII one is written as it is (exactly
@@ -87,8 +95,8 @@ public struct MIMEBuilder: Sendable {
         return try HeaderFolding.fold(name: name, tokens: HeaderFolding.unstructuredTokens(value))
     }
 
-    private func partHeaders(subtype: String, body: String) -> String {
-        "Content-Type: text/\(subtype); charset=UTF-8\r\nContent-Transfer-Encoding: \(Self.encodedBody(body).encoding.rawValue)\r\n"
+    private static func partHeaders(subtype: String, encoding: TransferEncoding) -> String {
+        "Content-Type: text/\(subtype); charset=UTF-8\r\nContent-Transfer-Encoding: \(encoding.rawValue)\r\n"
     }
 
     /// The body with CRLF line breaks, encoded as quoted-printable unless more than a third
@@ -108,22 +116,45 @@ public struct MIMEBuilder: Sendable {
 
     /// Bytes with every line break (CR, LF or CRLF) turned into CRLF.
     public static func normalizedLineBreaks(_ bytes: [UInt8]) -> [UInt8] {
+        if hasOnlyCRLF(bytes) { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 16)
         var index = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == 0x0D {
-                out += [0x0D, 0x0A]
+                out.append(0x0D)
+                out.append(0x0A)
                 if index + 1 < bytes.count, bytes[index + 1] == 0x0A { index += 1 }
             } else if byte == 0x0A {
-                out += [0x0D, 0x0A]
+                out.append(0x0D)
+                out.append(0x0A)
             } else {
                 out.append(byte)
             }
             index += 1
         }
         return out
+    }
+
+    /// Whether every CR is followed by LF and every LF preceded by CR (nothing to normalise:
+    /// the common case, for example a message this builder rendered).
+    static func hasOnlyCRLF(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            var index = 0
+            let count = buffer.count
+            while index < count {
+                let byte = buffer[index]
+                if byte == 0x0D {
+                    guard index + 1 < count, buffer[index + 1] == 0x0A else { return false }
+                    index += 2
+                    continue
+                }
+                if byte == 0x0A { return false }
+                index += 1
+            }
+            return true
+        }
     }
 
     private func mailboxTokens(_ mailboxes: [MailAddress]) -> [String] {
