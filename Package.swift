@@ -32,8 +32,7 @@ let package = Package(
         .target(
             name: "EventStore", dependencies: ["Postgres", "JSON"], path: "Shared/EventStore",
             swiftSettings: swiftSettings),
-        .target(name: "Epoll", path: "Shared/Epoll", swiftSettings: swiftSettings),
-        .target(name: "HTTP", dependencies: ["JSON", "Crypto", "Epoll"], path: "Shared/HTTP", swiftSettings: swiftSettings),
+        .target(name: "HTTP", dependencies: ["JSON", "Crypto"], path: "Shared/HTTP", swiftSettings: swiftSettings),
         .target(name: "Domain", dependencies: ["JSON", "UUIDText"], path: "Shared/Domain", swiftSettings: swiftSettings),
         .target(
             name: "Privacy", dependencies: ["Crypto", "Postgres", "JSON", "EventStore"], path: "Shared/Privacy",
@@ -41,7 +40,7 @@ let package = Package(
         .target(
             name: "Webhooks", dependencies: ["Crypto", "JSON", "Domain"], path: "Shared/Webhooks",
             swiftSettings: swiftSettings),
-        .target(name: "Mail", dependencies: ["CCrypto", "Crypto", "Epoll"], path: "Shared/Mail", swiftSettings: swiftSettings),
+        .target(name: "Mail", dependencies: ["CCrypto", "Crypto"], path: "Shared/Mail", swiftSettings: swiftSettings),
         .target(
             name: "Service",
             dependencies: ["HTTP", "EventStore", "Postgres", "JSON", "Crypto", "Domain", "Privacy"],

@@ -32,21 +32,12 @@ public enum SMTPConnectionError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// A TCP connection with timeouts, optionally upgraded to TLS through libssl.
-///
-/// Two ways to use it: blocking (`read`, `write`, `startTLS`: the session's setup and QUIT, run
-/// off the event loop) and non-blocking (`enqueue`, `flush`, `readAvailable`: mail
-/// transactions, driven by `SMTPEventLoop` when the socket is ready). The socket itself stays
-/// blocking with timeouts; the non-blocking calls pass `MSG_DONTWAIT`.
+/// A blocking TCP connection with timeouts, optionally upgraded to TLS through libssl.
 ///
 /// TLS runs over memory BIOs and this type moves the bytes with `send(MSG_NOSIGNAL)` and
 /// `recv`, so a peer that goes away never raises SIGPIPE. Not thread-safe: one owner at a time.
 final class SMTPConnection {
-    /// The socket (-1 once closed).
-    private(set) var fd: Int32
-    /// Bytes accepted by `enqueue` (encrypted when TLS is active) that the socket has not taken yet.
-    private var outbound: [UInt8] = []
-    private var outboundStart = 0
+    private var fd: Int32
     private var ssl: OpaquePointer?
     private var readBIO: OpaquePointer?
     private var writeBIO: OpaquePointer?
@@ -205,90 +196,7 @@ final class SMTPConnection {
         }
     }
 
-    // MARK: Non-blocking use (the event loop)
-
-    /// Whether bytes from `enqueue` still wait for the socket (wait for it to be writable).
-    var hasPendingOutput: Bool { outboundStart < outbound.count }
-
-    /// Queues bytes (through TLS when active) and sends what the socket takes now.
-    func enqueue(_ bytes: [UInt8]) throws(SMTPConnectionError) {
-        if let ssl {
-            var offset = 0
-            while offset < bytes.count {
-                // A memory BIO takes any amount: SSL_write never waits here.
-                let count = min(bytes.count - offset, 16_384)
-                let written = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + offset, Int32(count)) }
-                guard written > 0 else { throw .tls(TLSError("TLS write failed").description) }
-                offset += Int(written)
-            }
-            takeTLSOutput()
-        } else {
-            outbound += bytes
-        }
-        try flush()
-    }
-
-    /// Sends queued bytes until the socket would block.
-    func flush() throws(SMTPConnectionError) {
-        while outboundStart < outbound.count {
-            let sent = outbound.withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress! + outboundStart, $0.count - outboundStart, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-            }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { return }
-                throw .ioFailed(String(cString: strerror(errno)))
-            }
-            outboundStart += sent
-        }
-        outbound.removeAll(keepingCapacity: true)
-        outboundStart = 0
-    }
-
-    /// What has arrived (decrypted when TLS is active), without waiting: empty when nothing
-    /// (or only part of a TLS record) is there yet. Throws `closedByServer` at the end of the stream.
-    func readAvailable() throws(SMTPConnectionError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        var count = 0
-        while true {
-            count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count >= 0 { break }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { return [] }
-            throw .ioFailed(String(cString: strerror(errno)))
-        }
-        if count == 0 { throw .closedByServer }
-        guard let ssl else { return Array(buffer[0..<count]) }
-        _ = buffer.withUnsafeBytes { BIO_write(readBIO, $0.baseAddress, Int32(count)) }
-        var plain: [UInt8] = []
-        while true {
-            ERR_clear_error()
-            let read = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
-            if read > 0 {
-                plain += buffer[0..<Int(read)]
-                continue
-            }
-            let error = SSL_get_error(ssl, read)
-            takeTLSOutput()  // what TLS itself may have to answer
-            try flush()
-            if error == SSL_ERROR_WANT_READ { return plain }
-            if error == SSL_ERROR_ZERO_RETURN, plain.isEmpty { throw .closedByServer }
-            if error == SSL_ERROR_ZERO_RETURN { return plain }
-            throw .tls(TLSError("TLS failure").description)
-        }
-    }
-
-    /// Moves what TLS wrote to its memory BIO into the outbound queue.
-    private func takeTLSOutput() {
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while BIO_ctrl_pending(writeBIO) > 0 {
-            let count = buffer.withUnsafeMutableBytes { BIO_read(writeBIO, $0.baseAddress, Int32($0.count)) }
-            guard count > 0 else { break }
-            outbound += buffer[0..<Int(count)]
-        }
-    }
-
-    // MARK: Reading and writing (blocking)
+    // MARK: Reading and writing
 
     /// Writes all bytes (through TLS when active).
     func write(_ bytes: [UInt8]) throws(SMTPConnectionError) {

@@ -1,35 +1,57 @@
+import Dispatch
+import Synchronization
+
 /// Sends messages over SMTP, keeping up to `configuration.sessions` sessions open and reusing
-/// them. One thread (`SMTPEventLoop`) drives the mail transactions of every session, so
-/// blocking socket I/O never runs on Swift's cooperative thread pool and replies that arrive
-/// together are handled in one wake-up; `send` suspends on a continuation. A message goes to
-/// the session with the fewest messages in flight.
+/// them. Each session is an `SMTPClient` confined to its own serial dispatch queue, so blocking
+/// socket I/O never runs on Swift's cooperative thread pool; `send` suspends on a continuation.
+/// A message goes to the session with the fewest messages in flight.
 public final class SMTPTransport: MailTransport {
+    private final class Session: Sendable {
+        let queue: DispatchQueue
+        let client: Mutex<SMTPClient>
+        let inFlight = Atomic<Int>(0)
+
+        init(index: Int, client: sending SMTPClient) {
+            queue = DispatchQueue(label: "mail.smtp.session.\(index)")
+            self.client = Mutex(client)
+        }
+
+        func run<Result: Sendable>(_ body: @escaping @Sendable (SMTPClient) -> Result) async -> Result {
+            inFlight.add(1, ordering: .relaxed)
+            defer { inFlight.subtract(1, ordering: .relaxed) }
+            return await withCheckedContinuation { continuation in
+                queue.async {
+                    continuation.resume(returning: self.client.withLock { body($0) })
+                }
+            }
+        }
+    }
+
     /// What the transport connects to.
     public let configuration: SMTPConfiguration
-    private let loop: SMTPEventLoop
+    private let sessions: [Session]
 
     /// Creates the transport; connections open on first use.
     /// Throws when the TLS configuration cannot be loaded (for example a missing CA file).
     public init(configuration: SMTPConfiguration, builder: MIMEBuilder = MIMEBuilder()) throws(TLSError) {
         self.configuration = configuration
-        var clients: [SMTPClient] = []
-        for _ in 0..<max(1, configuration.sessions) {
-            clients.append(try SMTPClient(configuration: configuration, builder: builder))
+        var sessions: [Session] = []
+        for index in 0..<max(1, configuration.sessions) {
+            sessions.append(Session(index: index, client: try SMTPClient(configuration: configuration, builder: builder)))
         }
-        loop = SMTPEventLoop(clients: clients, commandTimeout: configuration.commandTimeout)
-    }
-
-    deinit {
-        loop.stop()
+        self.sessions = sessions
     }
 
     /// Sends one message over the least busy session.
     public func send(_ message: MailMessage) async -> SendOutcome {
-        await loop.send(message)
+        let session = sessions.min { $0.inFlight.load(ordering: .relaxed) < $1.inFlight.load(ordering: .relaxed) }!
+        return await session.run { $0.send(message) }
     }
 
-    /// Quits every open session (after the messages already handed to it).
+    /// Quits every open session.
     public func close() async {
-        await loop.quitAll()
+        for session in sessions {
+            await session.run { $0.close() }
+        }
     }
 }
