@@ -43,13 +43,21 @@ enum HeaderFolding {
         return encodedWords(value)
     }
 
+    /// RFC 5322 `atext` characters, by ASCII code.
+    private static let atext: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~".utf8 {
+            table[Int(byte)] = true
+        }
+        return table
+    }()
+
     /// The display-name tokens of a mailbox: atoms as they are, other ASCII as a quoted
     /// string, non-ASCII as encoded words.
     static func phraseTokens(_ name: String) -> [String] {
         if !isPlainASCII(name) { return encodedWords(name) }
-        let atext = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~".utf8)
         let words = name.split(separator: " ")
-        if !words.isEmpty, words.allSatisfy({ $0.utf8.allSatisfy(atext.contains) }),
+        if !words.isEmpty, words.allSatisfy({ $0.utf8.allSatisfy { atext[Int($0)] } }),
             words.joined(separator: " ") == name
         {
             return words.map(String.init)
