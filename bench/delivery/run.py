@@ -19,6 +19,10 @@ after acceptance), and, between acceptance and the last delivery, the sink's rat
 of time it was on a CPU (`sink_busy_after_acceptance`: near 1.0 means the sink was the limit)
 and the share it waited for one (`sink_waiting_for_cpu_after_acceptance`). `--verbose` prints
 a timeline. BENCH_STATEMENTS=1 also prints the top statements from pg_stat_statements.
+Two figures that hold up on a noisy shared machine: `end_to_end_share_of_mean_ceiling` (over
+the mean of the two ceilings, taken minutes apart) and `cost_ratio_end_to_end` /
+`cost_ratio_after_acceptance`, delivery + PostgreSQL CPU per message over the sink's (below 1:
+our side costs less per message than the sink; with `--pin` the run can then be sink-bound).
 Needs PostgreSQL server binaries (a throwaway cluster is started unless DATABASE_URL is set)
 and, for `--sink aiosmtpd`, `pip install aiosmtpd`.
 """
@@ -428,6 +432,11 @@ def main():
             result["cpu_per_1000_after_acceptance"] = {
                 k: round((b - a) * 1000 / after, 3) for k, a, b in
                 zip(("delivery", "postgres", "sink"), cpu_accepted, cpu_delivered)}
+        def cost_ratio(cpu):
+            return round((cpu["delivery"] + cpu["postgres"]) / cpu["sink"], 2) if cpu.get("sink") else None
+        result["cost_ratio_end_to_end"] = cost_ratio(result["cpu_per_1000_end_to_end"])
+        if "cpu_per_1000_after_acceptance" in result:
+            result["cost_ratio_after_acceptance"] = cost_ratio(result["cpu_per_1000_after_acceptance"])
         if len(window) >= 2:
             result["sink_busy_after_acceptance"] = round((window[-1][2] - window[0][2]) / (window[-1][0] - window[0][0]), 2)
             result["sink_rate_after_acceptance"] = round((window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0]))
@@ -447,6 +456,7 @@ def main():
             result["sink_ceiling_same_message_per_second"] = round(same)
             result["sample_message_bytes"] = len(sample)
             result["end_to_end_share_of_ceiling"] = round(result["end_to_end_per_second"] / same, 2)
+            result["end_to_end_share_of_mean_ceiling"] = round(result["end_to_end_per_second"] * 2 / (same + ceiling), 2)
             print("sink ceiling alone with delivery's message (%d bytes): %.0f messages/s" % (len(sample), same))
         print("accepted durably: %d messages/s" % result["accepted_per_second"])
         print("end to end to the sink: %d messages/s" % result["end_to_end_per_second"])
