@@ -138,6 +138,12 @@ import Testing
 
     @Test func lineBreaksAreNormalisedToCRLF() {
         #expect(MIMEBuilder.normalizedLineBreaks(Array("a\nb\rc\r\nd".utf8)) == Array("a\r\nb\r\nc\r\nd".utf8))
+        // Already CRLF throughout: returned as it is. Any bare CR or LF, even last, is not.
+        #expect(MIMEBuilder.hasOnlyCRLF(Array("a\r\n\r\nb\r\n".utf8)))
+        for text in ["a\r\nb\n", "a\r", "\n", "a\rb\r\n", "\r\r\n"] {
+            #expect(!MIMEBuilder.hasOnlyCRLF(Array(text.utf8)), "\(Array(text.utf8))")
+        }
+        #expect(MIMEBuilder.normalizedLineBreaks(Array("\r\r\n".utf8)) == Array("\r\n\r\n".utf8))
     }
 
     @Test func extraHeadersAreWrittenAndValidated() throws {
@@ -189,6 +195,8 @@ import Testing
         let payload = DotStuffing.dataPayload(Array(".a\r\nb\n..c\r\nend".utf8))
         #expect(String(decoding: payload, as: UTF8.self) == "..a\r\nb\r\n...c\r\nend\r\n.\r\n")
         #expect(DotStuffing.dataPayload(Array("x\r\n".utf8)) == Array("x\r\n.\r\n".utf8))
+        #expect(DotStuffing.dataPayload([]) == Array(".\r\n".utf8))
+        #expect(DotStuffing.dataPayload(Array(".\r\n.".utf8)) == Array("..\r\n..\r\n.\r\n".utf8))
     }
 
     @Test func datesAreRFC5322() {
