@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "SystemTests", dependencies: ["TestSupport", "JSON", "Crypto", "Postgres", "EventStore", "ingest", "query", "delivery"], path: "Tests/SystemTests",
             swiftSettings: swiftSettings),
-        .testTarget(name: "MailTests", dependencies: ["Mail"], path: "Tests/MailTests", swiftSettings: swiftSettings),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "TestSupport"], path: "Tests/MailTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"],
             path: "Tests/EventStoreTests", swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Mail
@@ -211,20 +212,10 @@ import Testing
     }
 
     @Test func silentServerTimesOutAsTemporary() async throws {
-        // A listening socket that never accepts: TCP connects, but no greeting ever comes.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        try #require(listening)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        // TCP connects, but no greeting ever comes.
+        let server = try SilentServer()
+        defer { server.stop() }
+        let port = server.port
         let transport = try SMTPTransport(
             configuration: SMTPConfiguration(host: "127.0.0.1", port: port, startTLS: .never, connectTimeout: 2, commandTimeout: 0.3))
         let started = Date()
