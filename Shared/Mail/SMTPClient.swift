@@ -12,6 +12,8 @@ public final class SMTPClient {
     private var connection: SMTPConnection?
     private var machine: SMTPSessionMachine
     private var parser = SMTPReplyParser()
+    /// Where replies are read into (kept: four replies a message without PIPELINING).
+    private var readBuffer = [UInt8](repeating: 0, count: 4096)
 
     /// Creates a client; nothing connects until the first `send(_:)`.
     /// Throws when the TLS configuration cannot be loaded (for example a missing CA file).
@@ -148,13 +150,12 @@ public final class SMTPClient {
     /// may hold back until our ACK (see `SMTPConnection.acknowledgeNow`).
     private func readReply(acknowledgingAtOnce: Bool = false) throws -> SMTPReply {
         guard let connection else { throw SMTPConnectionError.closedByServer }
-        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             if let reply = try parser.next() { return reply }
             if acknowledgingAtOnce { connection.acknowledgeNow() }
-            let count = try connection.read(into: &buffer)
+            let count = try connection.read(into: &readBuffer)
             if count == 0 { throw SMTPConnectionError.closedByServer }
-            parser.append(buffer[0..<count])
+            parser.append(readBuffer[0..<count])
         }
     }
 

@@ -41,6 +41,9 @@ final class SMTPConnection {
     private var ssl: OpaquePointer?
     private var readBIO: OpaquePointer?
     private var writeBIO: OpaquePointer?
+    /// Ciphertext moved between the socket and the memory BIOs (kept: allocated once, on the
+    /// first TLS operation, instead of for every read and write).
+    private lazy var tlsBuffer = [UInt8](repeating: 0, count: 16_384)
     private let host: String
 
     /// Connects to `host:port`, trying each resolved address within `connectTimeout` seconds;
@@ -173,10 +176,9 @@ final class SMTPConnection {
             let error = SSL_get_error(ssl, result)
             switch error {
             case SSL_ERROR_WANT_READ:
-                var buffer = [UInt8](repeating: 0, count: 16_384)
-                let count = try receiveRaw(&buffer)
+                let count = try receiveRaw(&tlsBuffer)
                 if count == 0 { throw .closedByServer }
-                _ = buffer.withUnsafeBytes { BIO_write(readBIO, $0.baseAddress, Int32(count)) }
+                _ = tlsBuffer.withUnsafeBytes { BIO_write(readBIO, $0.baseAddress, Int32(count)) }
             case SSL_ERROR_WANT_WRITE:
                 continue
             case SSL_ERROR_ZERO_RETURN:
@@ -188,11 +190,10 @@ final class SMTPConnection {
     }
 
     private func flushTLSOutput() throws(SMTPConnectionError) {
-        var buffer = [UInt8](repeating: 0, count: 16_384)
         while BIO_ctrl_pending(writeBIO) > 0 {
-            let count = buffer.withUnsafeMutableBytes { BIO_read(writeBIO, $0.baseAddress, Int32($0.count)) }
+            let count = tlsBuffer.withUnsafeMutableBytes { BIO_read(writeBIO, $0.baseAddress, Int32($0.count)) }
             guard count > 0 else { break }
-            try sendRaw(buffer[0..<Int(count)])
+            try sendRaw(tlsBuffer[0..<Int(count)])
         }
     }
 
