@@ -207,8 +207,8 @@ final class SMTPConnection {
         }
         var offset = 0
         while offset < bytes.count {
-            let chunk = Array(bytes[offset..<min(bytes.count, offset + 16_384)])
-            let written = try drive { chunk.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) } }
+            let count = Int32(min(bytes.count - offset, 16_384))
+            let written = try drive { bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + offset, count) } }
             if written == 0 { throw .closedByServer }
             offset += Int(written)
         }

@@ -93,6 +93,7 @@ import Testing
         // A provider that takes connections and never answers; with a 30 s command timeout the
         // sends hang on it until the test hangs up.
         let provider = try SilentServer()
+        defer { provider.stop() }  // also when an expectation throws
         let h = try await DeliveryHarness.start(smtpPort: provider.port, smtpTimeout: 30)
         let id = try await h.createTemplate(subject: "s", html: "h")
         var hanging = ""

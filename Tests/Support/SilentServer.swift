@@ -7,12 +7,14 @@ import Foundation
 /// A TCP server on loopback that accepts connections and never writes to them, until `stop()`
 /// closes them all (the peers then read the end of the stream).
 public final class SilentServer: @unchecked Sendable {
-    // @unchecked Sendable: `accepted` is behind its lock; `listener` and `port` are set once.
+    // @unchecked Sendable: `connections` and `stopped` are behind `accepted`; `listener` and
+    // `port` are set once.
     /// The port it listens on.
     public let port: Int
     private let listener: Int32
     private let accepted = NSLock()
     private var connections: [Int32] = []
+    private var stopped = false
     private let done = DispatchSemaphore(value: 0)
 
     /// Starts listening on an ephemeral loopback port.
@@ -43,8 +45,13 @@ public final class SilentServer: @unchecked Sendable {
         }.start()
     }
 
-    /// Stops accepting and closes every connection.
+    /// Stops accepting and closes every connection. Calling it again does nothing.
     public func stop() {
+        let first = accepted.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         done.wait()
         close(listener)
