@@ -115,8 +115,10 @@ public final class PersonalDataVault: Sendable {
         return key
     }
 
-    /// The live keys of many subjects at once (created where missing), in two statements
-    /// instead of two per subject: for batch writes such as `/v1/Email/`.
+    /// The live keys of many subjects at once (created where missing): one statement that
+    /// inserts the missing ones and returns those it inserted (keys this call generated, so
+    /// nothing to unwrap), and a second only for subjects another writer keyed meanwhile. For
+    /// batch writes such as `/v1/Email/`.
     public func keysForWriting(tenant: String, subjectHashes: [String], on connection: PostgresConnection) throws
         -> [String: SubjectKey]
     {
@@ -131,28 +133,43 @@ public final class PersonalDataVault: Sendable {
         // on the unique index instead of deadlocking (40P01).
         missing.sort()
         guard !missing.isEmpty else { return found }
+        var candidates: [String: SubjectKey] = [:]
         var ids: [String?] = []
         var wrapped: [String?] = []
-        for _ in missing {
-            ids.append(RandomUUID.make().lowercaseText)
-            wrapped.append(PostgresBytes(masterKeys.wrap(SymmetricKey.generate())).postgresText)
+        for subject in missing {
+            let id = RandomUUID.make()
+            let key = SymmetricKey.generate()
+            candidates[subject] = SubjectKey(id: id, key: key)
+            ids.append(id.lowercaseText)
+            wrapped.append(PostgresBytes(masterKeys.wrap(key)).postgresText)
         }
-        try connection.execute(
+        let inserted = try connection.execute(
             """
             INSERT INTO subject_keys (key_id, tenant, subject, master_key_id, wrapped_key)
             SELECT k.id::uuid, $1, k.subject, $2, k.wrapped::bytea
             FROM unnest($3::text[], $4::text[], $5::text[]) AS k(id, subject, wrapped)
             ON CONFLICT (tenant, subject) DO NOTHING
+            RETURNING subject
             """, [tenant, masterKeys.activeID, PostgresArray(ids), PostgresArray(missing), PostgresArray(wrapped)])
-        let rows = try connection.execute(
-            "SELECT subject, key_id, wrapped_key FROM subject_keys WHERE tenant = $1 AND subject = ANY($2::text[])",
-            [tenant, PostgresArray(missing)])
-        for r in rows.rows {
-            guard let subject = r[0], let id = r[1].flatMap(UUID.init(uuidString:)), let w = r.bytes(2) else { continue }
-            let key = SubjectKey(id: id, key: try masterKeys.unwrap(w))
-            writeKeys.withLock { $0[tenant, default: [:]][subject] = key }
-            readKeys.withLock { $0[id] = key.key }
+        for r in inserted.rows {
+            guard let subject = r[0], let key = candidates.removeValue(forKey: subject) else { continue }
             found[subject] = key
+        }
+        // Subjects keyed by someone else since the cache was consulted: read their keys.
+        if !candidates.isEmpty {
+            let rows = try connection.execute(
+                "SELECT subject, key_id, wrapped_key FROM subject_keys WHERE tenant = $1 AND subject = ANY($2::text[])",
+                [tenant, PostgresArray(candidates.keys.sorted())])
+            for r in rows.rows {
+                guard let subject = r[0], let id = r[1].flatMap(UUID.init(uuidString:)), let w = r.bytes(2) else { continue }
+                found[subject] = SubjectKey(id: id, key: try masterKeys.unwrap(w))
+            }
+        }
+        writeKeys.withLock { cache in
+            for s in missing { if let k = found[s] { cache[tenant, default: [:]][s] = k } }
+        }
+        readKeys.withLock { cache in
+            for s in missing { if let k = found[s] { cache[k.id] = k.key } }
         }
         guard found.count == Set(subjectHashes).count else { throw PostgresError(code: .serverError) }
         return found

@@ -109,7 +109,12 @@ def start_postgres(workdir):
                              "--locale=C"], check=True, stdout=subprocess.DEVNULL)
     port = free_port()
     opts = "-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200 -c synchronous_commit=on" % (port, workdir)
-    if os.environ.get("BENCH_STATEMENTS"):
+    if os.environ.get("BENCH_EXPLAIN_MS"):
+        # Plans (with actual rows and times) of statements slower than this, in the server's log,
+        # which is copied to $BENCH_EXPLAIN_LOG (default /tmp/delivery-bench-pg.log) at the end.
+        opts += (" -c shared_preload_libraries=pg_stat_statements,auto_explain -c auto_explain.log_analyze=on"
+                 " -c auto_explain.log_min_duration=%s" % os.environ["BENCH_EXPLAIN_MS"])
+    elif os.environ.get("BENCH_STATEMENTS"):
         opts += " -c shared_preload_libraries=pg_stat_statements"
     subprocess.run(prefix + [bindir + "/pg_ctl", "-D", data, "-o", opts, "-l", workdir + "/log", "-w", "start"],
                    check=True, stdout=subprocess.DEVNULL)
@@ -471,6 +476,8 @@ def main():
         sink.stop()
         if stop_pg:
             stop_pg()
+        if os.environ.get("BENCH_EXPLAIN_MS") and os.path.exists(workdir + "/log"):
+            shutil.copy(workdir + "/log", os.environ.get("BENCH_EXPLAIN_LOG", "/tmp/delivery-bench-pg.log"))
         shutil.rmtree(workdir, ignore_errors=True)
 
 
