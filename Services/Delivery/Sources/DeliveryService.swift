@@ -21,18 +21,18 @@ public enum DeliveryService: ServiceDefinition {
             throw ConfigurationError("MAIL_TRANSPORT: the TLS configuration cannot be loaded")
         }
         let readModel = DeliveryReadModel(pool: app.store.pool)
-        let sender = MessageSender(
+        var sender = MessageSender(
             app: app, readModel: readModel, settings: settings, transport: transport,
             composer: MessageComposer(fromDomain: settings.fromDomain, defaultFrom: settings.defaultFrom))
-        let worker = OutboxWorker(url: app.configuration.databaseURL, sender: sender, concurrency: settings.concurrency)
 
         _ = app.addProjection(TemplateProjection())
         _ = app.addProjection(BrandProjection())
         _ = app.addProjection(CustomerProjection(vault: app.vault))
         _ = app.addProjection(SuppressionProjection(vault: app.vault))
-        // The projection notifies the worker's channel when it commits due rows.
-        _ = app.addProjection(OutboxProjection())
-        app.addWorker(worker)
+        // The projection notifies the worker's channel when it commits due rows, and moves the
+        // rows of the worker's events (the worker waits for it while it runs here).
+        sender.outbox = app.addProjection(OutboxProjection()).progress
+        app.addWorker(OutboxWorker(url: app.configuration.databaseURL, sender: sender, concurrency: settings.concurrency))
 
         let ctx = DeliveryContext(app: app, readModel: readModel, settings: settings)
         var router = Router()

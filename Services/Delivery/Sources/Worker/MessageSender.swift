@@ -20,15 +20,24 @@ struct DueMessage: Sendable, Hashable {
 /// Sends a batch of due messages: appends their `queued` events (concurrent appends that share
 /// one group commit), loads what they need in one pooled job, hands the emails to the transport
 /// (each send holding one of the worker's `SendSlots`), then appends every `sent`,
-/// `failed_to_send` or `dropped` in one atomic append. After the appends the outbox rows are
-/// moved the way the projection would move them (one statement per batch), so the worker never
-/// acts on a stale row.
+/// `failed_to_send` or `dropped` in one atomic append. The batch ends only once the outbox rows
+/// have moved past those events, so the worker never acts on a stale row: the outbox projection
+/// moves them (when it runs in this process, the worker waits for it to apply the outcomes),
+/// else the worker moves them itself, the way the projection would.
 struct MessageSender: Sendable {
     let app: ServiceApp
     let readModel: DeliveryReadModel
     let settings: DeliverySettings
     let transport: any MailTransport
     let composer: MessageComposer
+    /// The outbox projection's progress in this process. While it leads here, the rows are left
+    /// to it: moving them from the worker as well doubled the UPDATEs on `delivery_outbox` (each
+    /// event applied twice, the second time a no-op by the version guard), the costliest
+    /// statements of a send.
+    var outbox: ProjectionProgress?
+    /// How long a batch waits for that projection to apply its outcomes before moving the rows
+    /// itself.
+    var outboxWait: Duration = .seconds(2)
     /// Template versions never change once saved: keep the ones already loaded.
     let versions = TemplateVersionCache()
 
@@ -52,10 +61,15 @@ struct MessageSender: Sendable {
             for await outcome in group { outcomes.append(outcome) }
             return outcomes
         }
-        // 3. the outcomes in one append; then the rows follow (if that fails, the projection
-        // moves them shortly).
-        if let moves = await record(outcomes) { _ = try? await moveAll(moves) }
+        // 3. the outcomes in one append; then the rows follow: the projection applies them, or
+        // the worker does (if that fails too, the projection moves them when it can).
+        guard let (moves, checkpoint) = await record(outcomes), !moves.isEmpty else { return }
+        if let outbox, outbox.isLeader, await outbox.wait(for: checkpoint, timeout: outboxWait) { return }
+        _ = try? await moveAll(moves)
     }
+
+    /// Whether the outbox projection runs in this process (it then moves the rows).
+    private var projectionMovesRows: Bool { outbox?.isLeader == true }
 
     /// What a send came to, to be recorded.
     private struct Outcome: Sendable {
@@ -121,8 +135,10 @@ struct MessageSender: Sendable {
                 WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.state = 'pending'
                 """, [PostgresArray(stale.map(\.tenant)), PostgresArray(stale.map(\.messageHex))])
         }
-        // The rows become `sending`; if this fails the projection moves them shortly, and the
-        // worker's in-flight set keeps them from being picked again meanwhile.
+        // The rows become `sending` when the projection applies `queued`, here or elsewhere; the
+        // worker's in-flight set keeps them from being picked again meanwhile. When the
+        // projection runs in another process, the worker moves them at once, as it would.
+        guard !projectionMovesRows else { return claimed }
         _ = try? await moveAll(
             claimed.map {
                 OutboxMove(
@@ -165,10 +181,11 @@ struct MessageSender: Sendable {
     }
 
     /// Appends the outcomes of a batch in one atomic append (retrying a database hiccup with the
-    /// same event ids, so a retry never records twice); returns the rows' moves, or nil when
-    /// it never lands (the leases expire and the messages are sent again: at least once, never lost).
-    private func record(_ outcomes: [Outcome]) async -> [OutboxMove]? {
-        guard !outcomes.isEmpty else { return [] }
+    /// same event ids, so a retry never records twice); returns the rows' moves and where the
+    /// append committed, or nil when it never lands (the leases expire and the messages are sent
+    /// again: at least once, never lost).
+    private func record(_ outcomes: [Outcome]) async -> ([OutboxMove], Checkpoint)? {
+        guard !outcomes.isEmpty else { return ([], .start) }
         let units = outcomes.map {
             StreamAppend(
                 tenant: $0.due.tenant, stream: EventCatalog.messageStream(messageHex: $0.due.messageHex), events: [$0.event])
@@ -177,11 +194,12 @@ struct MessageSender: Sendable {
             if pause > 0 { try? await Task.sleep(for: .milliseconds(pause)) }
             do {
                 let result = try await app.store.append(units)
-                return zip(outcomes, result.streams).map { outcome, stream in
+                let moves = zip(outcomes, result.streams).map { outcome, stream in
                     OutboxMove(
                         tenant: outcome.due.tenant, messageHex: outcome.due.messageHex, version: stream.lastVersion,
                         type: outcome.event.type, data: outcome.event.data)
                 }
+                return (moves, result.checkpoint)
             } catch {
                 continue
             }
