@@ -229,6 +229,13 @@ public final class ProjectionProgress: Sendable {
         var errors = 0
         var skipped = 0
         var lastCaughtUp = Date.distantPast
+        /// Callers of `wait(for:timeout:)`, by a number of their own.
+        var waiters: [UInt64: Waiter] = [:]
+        var lastWaiter: UInt64 = 0
+    }
+    struct Waiter {
+        let token: Checkpoint
+        let continuation: CheckedContinuation<Bool, Never>
     }
     private let state = Mutex(State())
 
@@ -263,30 +270,49 @@ public final class ProjectionProgress: Sendable {
     func recordError() { state.withLock { $0.errors += 1 } }
     func recordSkipped() { state.withLock { $0.skipped += 1 } }
     func caughtUp(at checkpoint: Checkpoint) {
-        state.withLock {
+        let reached = state.withLock {
             $0.checkpoint = checkpoint
             $0.caughtUp = true
             $0.lastCaughtUp = Date()
+            return Self.takeReached(&$0)
         }
+        for w in reached { w.continuation.resume(returning: true) }
     }
     func advanced(to checkpoint: Checkpoint, lastEventTime: Double, count: Int) {
-        state.withLock {
+        let reached = state.withLock {
             $0.checkpoint = checkpoint
             $0.caughtUp = false
             $0.lastEventTime = lastEventTime
             $0.applied += count
+            return Self.takeReached(&$0)
         }
+        for w in reached { w.continuation.resume(returning: true) }
+    }
+
+    /// Removes and returns the waiters whose token the checkpoint has reached.
+    private static func takeReached(_ s: inout State) -> [Waiter] {
+        guard !s.waiters.isEmpty else { return [] }
+        let ids = s.waiters.compactMap { $0.value.token <= s.checkpoint ? $0.key : nil }
+        return ids.compactMap { s.waiters.removeValue(forKey: $0) }
     }
 
     /// Waits until the projection has applied the event at `token`, or the timeout passes.
-    /// Returns whether it did.
+    /// Returns whether it did. The runner wakes the waiter when it gets there (no polling).
     public func wait(for token: Checkpoint, timeout: Duration) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while true {
-            if checkpoint >= token { return true }
-            if clock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(2))
+        if checkpoint >= token { return true }
+        return await withCheckedContinuation { continuation in
+            let id: UInt64? = state.withLock { s in
+                if s.checkpoint >= token { return nil }
+                s.lastWaiter &+= 1
+                s.waiters[s.lastWaiter] = Waiter(token: token, continuation: continuation)
+                return s.lastWaiter
+            }
+            guard let id else { return continuation.resume(returning: true) }
+            let (seconds, attoseconds) = timeout.components
+            let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+                if let w = state.withLock({ $0.waiters.removeValue(forKey: id) }) { w.continuation.resume(returning: false) }
+            }
         }
     }
 }

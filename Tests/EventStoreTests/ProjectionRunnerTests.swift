@@ -162,6 +162,24 @@ final class TypedProjection: Projection {
         store.shutdown()
     }
 
+    /// A read-your-writes wait ends when the runner applies the event (it is woken, not
+    /// polling), and gives up at its timeout on a checkpoint the runner never reaches.
+    @Test func aWaitEndsWhenTheEventIsAppliedOrAtItsTimeout() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        let runner = store.runner(for: CountingProjection(name: "waited"))
+        let written = try await store.append(StreamAppend(tenant: "t", stream: "w", events: [event()]))
+        // The wait starts before the runner does.
+        async let applied = runner.progress.wait(for: written.checkpoint, timeout: .seconds(30))
+        runner.start()
+        defer { runner.stop() }
+        #expect(await applied)
+        #expect(runner.progress.checkpoint >= written.checkpoint)
+        #expect(try await appliedCounts(store, "waited").rows == 1)
+        let never = Checkpoint(transactionID: written.checkpoint.transactionID + 1_000_000, position: 0)
+        #expect(await runner.progress.wait(for: never, timeout: .milliseconds(200)) == false)
+    }
+
     @Test func rebuildReplaysFromZero() async throws {
         let store = try await makeStore()
         let runner = store.runner(for: CountingProjection(name: "rebuilt"))
