@@ -285,8 +285,8 @@ public final class EventAppender: @unchecked Sendable {
     /// One batch, in one round trip when every stream's head is cached or the stream is only
     /// appended with `.noStream` (`trustCache`; such a stream is assumed new, not looked up: if it
     /// exists, its version 1 makes the INSERT collide; nor is it remembered, as most are one-off
-    /// streams, a tracked event's for one): the INSERT
-    /// statement is its own transaction: it locks the keys it relies on (FOR SHARE), inserts every
+    /// streams, a tracked event's for one, unless the append asks, `StreamAppend.remembersHead`):
+    /// the INSERT statement is its own transaction: it locks the keys it relies on (FOR SHARE), inserts every
     /// row, and sends one NOTIFY. Otherwise a lookup comes first (of the unknown heads only, or of
     /// everything the plan needs when the cache is not trusted). A planned row whose id exists
     /// already, or whose version another writer took, makes the INSERT fail on a unique index; a
@@ -359,7 +359,10 @@ public final class EventAppender: @unchecked Sendable {
                 }
                 for i in 0..<rows.count { inserted[i] = (positions[i], tx) }
                 var written: [AppendPlanner.StreamKey: Int64] = [:]
-                for r in rows where units[r.unit][r.streamIndex].expected != .noStream { written[r.key] = r.version }
+                for r in rows {
+                    let append = units[r.unit][r.streamIndex]
+                    if append.expected != .noStream || append.remembersHead { written[r.key] = r.version }
+                }
                 withLock { headCache.record(written) }
             }
 

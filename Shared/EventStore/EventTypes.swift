@@ -83,12 +83,21 @@ public struct StreamAppend: Sendable {
     public let stream: String
     public let expected: ExpectedVersion
     public let events: [NewEvent]
+    /// Whether the appender should remember the stream's head even when it is created with
+    /// `.noStream` (such streams are not remembered by default: most are one-off, a tracked
+    /// event's for one). For a new stream this process appends to again soon (a message's
+    /// stream, which the outbox worker then appends `queued` and `sent` to), so that the next
+    /// append needs no lookup of the head.
+    public let remembersHead: Bool
 
-    public init(tenant: String, stream: String, expected: ExpectedVersion = .any, events: [NewEvent]) {
+    public init(
+        tenant: String, stream: String, expected: ExpectedVersion = .any, events: [NewEvent], remembersHead: Bool = false
+    ) {
         self.tenant = tenant
         self.stream = stream
         self.expected = expected
         self.events = events
+        self.remembersHead = remembersHead
     }
 }
 

@@ -110,6 +110,34 @@ func event(_ type: String = "thing_happened", _ data: JSON = ["n": 1], id: UUID 
         #expect(try await store.readStream(tenant: "t", stream: "s").count == 2)
     }
 
+    /// A new stream created with `remembersHead` is appended to next from the remembered head;
+    /// when another writer moved the stream meanwhile, the stale head is noticed and the
+    /// expectation judged against the table.
+    @Test func aRememberedHeadOfANewStreamServesTheNextAppendAndAStaleOneIsCaught() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        let created = try await store.append(
+            StreamAppend(tenant: "t", stream: "m", expected: .noStream, events: [event()], remembersHead: true))
+        #expect(created.streams[0].lastVersion == 1)
+        let next = try await store.append(StreamAppend(tenant: "t", stream: "m", expected: .exact(1), events: [event()]))
+        #expect(next.streams[0].lastVersion == 2)
+        // Another writer (its own appender) appends version 3 behind this appender's back.
+        let other = EventAppender(configuration: .init(url: store.configuration.url))
+        defer { other.shutdown() }
+        try await other.append([StreamAppend(tenant: "t", stream: "m", expected: .exact(2), events: [event()])])
+        await #expect(throws: AppendError.wrongExpectedVersion(stream: "m", expected: .exact(2), actual: 3)) {
+            try await store.append(StreamAppend(tenant: "t", stream: "m", expected: .exact(2), events: [event()]))
+        }
+        let last = try await store.append(StreamAppend(tenant: "t", stream: "m", expected: .exact(3), events: [event()]))
+        #expect(last.streams[0].lastVersion == 4)
+        // Creating it again is refused whatever the cache says.
+        await #expect(throws: AppendError.wrongExpectedVersion(stream: "m", expected: .noStream, actual: 4)) {
+            try await store.append(
+                StreamAppend(tenant: "t", stream: "m", expected: .noStream, events: [event()], remembersHead: true))
+        }
+        #expect(try await store.readStream(tenant: "t", stream: "m").map(\.version) == [1, 2, 3, 4])
+    }
+
     @Test func concurrentExpectedVersionAppendsLetExactlyOneWin() async throws {
         let store = try await makeStore(committers: 2)
         defer { store.shutdown() }
