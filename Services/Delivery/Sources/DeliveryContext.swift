@@ -8,6 +8,8 @@ struct DeliveryContext: Sendable {
     let app: ServiceApp
     let readModel: DeliveryReadModel
     let settings: DeliverySettings
+    /// Request events appended here, for the outbox worker (see `RecentRequests`).
+    let recent: RecentRequests
 
     /// A JSON response carrying the consistency token of a write.
     func written(_ body: JSON, _ checkpoint: Checkpoint, status: HTTPStatus = .ok) -> HTTPResponse {

@@ -21,9 +21,10 @@ public enum DeliveryService: ServiceDefinition {
             throw ConfigurationError("MAIL_TRANSPORT: the TLS configuration cannot be loaded")
         }
         let readModel = DeliveryReadModel(pool: app.store.pool)
+        let recent = RecentRequests()
         var sender = MessageSender(
             app: app, readModel: readModel, settings: settings, transport: transport,
-            composer: MessageComposer(fromDomain: settings.fromDomain, defaultFrom: settings.defaultFrom))
+            composer: MessageComposer(fromDomain: settings.fromDomain, defaultFrom: settings.defaultFrom), recent: recent)
 
         _ = app.addProjection(TemplateProjection())
         _ = app.addProjection(BrandProjection())
@@ -34,7 +35,7 @@ public enum DeliveryService: ServiceDefinition {
         sender.outbox = app.addProjection(OutboxProjection()).progress
         app.addWorker(OutboxWorker(url: app.configuration.databaseURL, sender: sender, concurrency: settings.concurrency))
 
-        let ctx = DeliveryContext(app: app, readModel: readModel, settings: settings)
+        let ctx = DeliveryContext(app: app, readModel: readModel, settings: settings, recent: recent)
         var router = Router()
         for prefix in ["/", "/api/v1"] {
             router.group(prefix) { r in

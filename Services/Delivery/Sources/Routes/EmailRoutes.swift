@@ -84,11 +84,14 @@ enum EmailRoutes {
                     let event = MessageEvents.requested(
                         planned, sealed: sealed, id: identity.eventID(0, salt: "requested-" + planned.identity.hex),
                         request: request, tenant: tenant)
+                    // A new stream (no head to look up), whose head the worker's `queued` then needs.
                     appends.append(
                         StreamAppend(
-                            tenant: tenant, stream: EventCatalog.messageStream(messageHex: planned.identity.hex), events: [event]))
+                            tenant: tenant, stream: EventCatalog.messageStream(messageHex: planned.identity.hex),
+                            expected: .noStream, events: [event], remembersHead: true))
                 }
                 let result = appends.isEmpty ? nil : try await ctx.app.store.append(appends)
+                ctx.recent.remember(appends)
                 return (outcomes, result)
             }
             checkpoint = result?.checkpoint

@@ -34,9 +34,11 @@ enum SendRoutes {
                         return (planned, try ctx.app.vault.sealPart(send.personal, tenant: tenant, subject: subject, on: c))
                     }
                     let event = MessageEvents.requested(planned, sealed: sealed, id: identity.eventID(0), request: request, tenant: tenant)
-                    let result = try await ctx.app.store.append([
-                        StreamAppend(tenant: tenant, stream: EventCatalog.messageStream(messageHex: message.hex), events: [event])
-                    ])
+                    let append = StreamAppend(
+                        tenant: tenant, stream: EventCatalog.messageStream(messageHex: message.hex), expected: .noStream,
+                        events: [event], remembersHead: true)
+                    let result = try await ctx.app.store.append([append])
+                    ctx.recent.remember([append])
                     return (planned, result)
                 }
                 return ctx.written(

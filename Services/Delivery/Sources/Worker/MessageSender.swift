@@ -14,7 +14,9 @@ struct DueMessage: Sendable, Hashable {
     var attempts: Int
 
     /// Tenant and message: what identifies a send in flight.
-    var key: String { tenant + "\u{0}" + messageHex }
+    var key: String { Self.key(tenant: tenant, messageHex: messageHex) }
+
+    static func key(tenant: String, messageHex: String) -> String { tenant + "\u{0}" + messageHex }
 }
 
 /// Sends a batch of due messages: appends their `queued` events (concurrent appends that share
@@ -30,6 +32,8 @@ struct MessageSender: Sendable {
     let settings: DeliverySettings
     let transport: any MailTransport
     let composer: MessageComposer
+    /// Requests accepted by this process, so most are not read back.
+    let recent: RecentRequests
     /// The outbox projection's progress in this process. While it leads here, the rows are left
     /// to it: moving them from the worker as well doubled the UPDATEs on `delivery_outbox` (each
     /// event applied twice, the second time a no-op by the version guard), the costliest
@@ -248,7 +252,7 @@ struct MessageSender: Sendable {
 
     /// Loads what the batch needs in one pooled job and builds each email (in batch order).
     private func compose(_ batch: [DueMessage]) async -> [Composed] {
-        let loader = SendBatchLoader(vault: app.vault, readModel: readModel)
+        let loader = SendBatchLoader(vault: app.vault, readModel: readModel, recent: recent)
         let loaded: [String: LoadedMessage]
         do {
             loaded = try await app.store.pool.withConnection { c in try loader.load(batch, on: c) }

@@ -18,15 +18,35 @@ struct LoadedMessage: Sendable {
 }
 
 /// Loads what a batch of sends needs on one pooled connection, in a fixed number of statements
-/// whatever the batch size: the request events of every stream at once, then per tenant the
-/// customers and suppressions of all recipients, then each brand named once.
+/// whatever the batch size: the request events of every stream at once (those this process
+/// accepted are remembered, `RecentRequests`, and not read), then per tenant the customers and
+/// suppressions of all recipients, then each brand named once.
 struct SendBatchLoader: Sendable {
     let vault: PersonalDataVault
     let readModel: DeliveryReadModel
+    let recent: RecentRequests
 
     /// The loaded messages by key (`DueMessage.key`); a message without a request event is absent.
     func load(_ batch: [DueMessage], on c: PostgresConnection) throws -> [String: LoadedMessage] {
         guard !batch.isEmpty else { return [:] }
+        var requests: [String: (tenant: String, data: JSON, metadata: JSON)] = [:]
+        var unread: [DueMessage] = []
+        for due in batch {
+            if let event = recent.take(due.key) {
+                requests[due.key] = (due.tenant, event.data, event.metadata)
+            } else {
+                unread.append(due)
+            }
+        }
+        if !unread.isEmpty { try read(unread, into: &requests, on: c) }
+        return try complete(requests, on: c)
+    }
+
+    /// The latest request event of each message's stream.
+    private func read(
+        _ batch: [DueMessage], into requests: inout [String: (tenant: String, data: JSON, metadata: JSON)],
+        on c: PostgresConnection
+    ) throws {
         let rows = try c.execute(
             """
             SELECT DISTINCT ON (e.tenant, e.stream) e.tenant, e.stream, e.data, e.metadata
@@ -38,14 +58,19 @@ struct SendBatchLoader: Sendable {
             [PostgresArray(batch.map(\.tenant)),
              PostgresArray(batch.map { EventCatalog.messageStream(messageHex: $0.messageHex) }),
              PostgresArray([EventCatalog.messageRequested, EventCatalog.messageTriggered])])
-        var requests: [String: (tenant: String, data: JSON, metadata: JSON)] = [:]
         for r in rows.rows {
             let tenant = r[0] ?? ""
             let hex = String((r[1] ?? "").dropFirst("message-".count))
-            requests[tenant + "\u{0}" + hex] = (
+            requests[DueMessage.key(tenant: tenant, messageHex: hex)] = (
                 tenant, try JSON.parse(Array((r[2] ?? "null").utf8)), try JSON.parse(Array((r[3] ?? "null").utf8))
             )
         }
+    }
+
+    /// The customers, suppressions, brands and personal parts of the requests.
+    private func complete(
+        _ requests: [String: (tenant: String, data: JSON, metadata: JSON)], on c: PostgresConnection
+    ) throws -> [String: LoadedMessage] {
 
         var subjectsByTenant: [String: Set<String>] = [:]
         var brandKeys: Set<[String]> = []

@@ -1,0 +1,36 @@
+import EventStore
+import Synchronization
+
+/// The request events (`message.requested`) this process appended lately, by message, so the
+/// outbox worker composes those messages without reading their request back from the event
+/// table and parsing its JSON again (one SELECT a batch and two parses a message).
+///
+/// Only a committed append is remembered. A message's stream has one request event (a new
+/// stream with its own id; a resend appends `message.resend_requested`), so the remembered one
+/// is the one the table holds. Each entry is taken once: a retry or a resend reads the table,
+/// as does every message accepted by another process or before a restart. Bounded: beyond
+/// `capacity` messages nothing more is remembered until the worker has taken some.
+final class RecentRequests: Sendable {
+    /// Most messages remembered. Default 20,000 (about 20 MB of small requests).
+    let capacity: Int
+    private let events = Mutex<[String: NewEvent]>([:])
+
+    init(capacity: Int = 20_000) { self.capacity = capacity }
+
+    /// Remembers the request events of committed appends, one message stream each.
+    func remember(_ appends: [StreamAppend]) {
+        events.withLock { events in
+            for a in appends where events.count < capacity {
+                guard let event = a.events.first, a.stream.hasPrefix("message-") else { continue }
+                let hex = String(a.stream.dropFirst("message-".count))
+                events[DueMessage.key(tenant: a.tenant, messageHex: hex)] = event
+            }
+        }
+    }
+
+    /// The request event of the message with `key` (`DueMessage.key`), forgotten as it is taken.
+    func take(_ key: String) -> NewEvent? { events.withLock { $0.removeValue(forKey: key) } }
+
+    /// Messages remembered.
+    var count: Int { events.withLock { $0.count } }
+}
