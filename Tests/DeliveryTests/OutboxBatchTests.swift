@@ -11,6 +11,41 @@ struct OutboxTransitionRulesTests {
         OutboxMove(tenant: tenant, messageHex: hex, version: version, type: type, data: data)
     }
 
+    @Test("a move whose every column a later move of its message sets is left out, and nothing else")
+    func overwrittenMoves() {
+        func kept(_ moves: [OutboxMove]) -> [String] {
+            OutboxTransitions.withoutOverwritten(moves).map { "\($0.messageHex)@\($0.version)" }
+        }
+        let retry: JSON = ["attempt": 1, "next_retry_at": 1_500]
+        // queued then sent: sent sets state and lease, all queued sets.
+        #expect(kept([move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageSent)]) == ["a@3"])
+        // The request is an insert: always kept.
+        #expect(
+            kept([
+                move("a", 1, EventCatalog.messageRequested), move("a", 2, EventCatalog.messageQueued),
+                move("a", 3, EventCatalog.messageSent),
+            ]) == ["a@1", "a@3"])
+        // failed_to_send sets the due time and attempts, which sent does not: kept.
+        #expect(
+            kept([move("a", 3, EventCatalog.messageFailedToSend, data: retry), move("a", 4, EventCatalog.messageQueued)])
+                == ["a@3", "a@4"])
+        // queued, failed_to_send, queued, sent: the first queued is overwritten by the failure.
+        #expect(
+            kept([
+                move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageFailedToSend, data: retry),
+                move("a", 4, EventCatalog.messageQueued), move("a", 5, EventCatalog.messageSent),
+            ]) == ["a@3", "a@5"])
+        // A provider event only moves the version: any later move overwrites it, it overwrites nothing.
+        #expect(kept([move("a", 4, "message.delivered"), move("a", 5, EventCatalog.messageSent)]) == ["a@5"])
+        #expect(kept([move("a", 3, EventCatalog.messageSent), move("a", 4, "message.delivered")]) == ["a@3", "a@4"])
+        // Other messages are not involved; order is kept.
+        #expect(
+            kept([
+                move("a", 2, EventCatalog.messageQueued), move("b", 2, EventCatalog.messageQueued),
+                move("b", 3, EventCatalog.messageSent),
+            ]) == ["a@2", "b@3"])
+    }
+
     @Test("a batch splits into layers where each message appears once, in its own order")
     func layers() {
         let moves = [

@@ -36,7 +36,7 @@ enum OutboxTransitions {
 
     /// Applies `moves` in order (moves of one message must come in version order).
     static func apply(_ moves: [OutboxMove], on c: PostgresConnection) throws {
-        for layer in layers(moves) {
+        for layer in layers(withoutOverwritten(moves)) {
             try insert(layer.filter { isRequest($0.type) }, c)
             try update(layer.compactMap { m in change(m).map { (m, $0) } }, c)
         }
@@ -54,6 +54,33 @@ enum OutboxTransitions {
             layers[index].append(m)
         }
         return layers
+    }
+
+    /// `moves` without those whose every effect a later move of the same message overwrites, so a
+    /// batch holding a message's `queued` and `sent` moves its row once (each UPDATE writes a new
+    /// row version and index entries). Exact: a later move has a higher version, so it applies
+    /// whenever the dropped one would have, and it sets every column the dropped one sets.
+    /// Requests (inserts) are always kept and never count as overwriting.
+    static func withoutOverwritten(_ moves: [OutboxMove]) -> [OutboxMove] {
+        var later: [String: Change.Columns] = [:]
+        var kept = [Bool](repeating: true, count: moves.count)
+        var dropped = false
+        for i in moves.indices.reversed() {
+            guard let columns = change(moves[i])?.columns else { continue }
+            let key = moves[i].tenant + "\u{0}" + moves[i].messageHex
+            if let overwritten = later[key] {
+                if overwritten.isSuperset(of: columns) {
+                    kept[i] = false
+                    dropped = true
+                } else {
+                    later[key] = overwritten.union(columns)
+                }
+            } else {
+                later[key] = columns
+            }
+        }
+        guard dropped else { return moves }
+        return moves.indices.compactMap { kept[$0] ? moves[$0] : nil }
     }
 
     static func isRequest(_ type: String) -> Bool {
@@ -75,6 +102,24 @@ enum OutboxTransitions {
         enum Due: Equatable {
             case now
             case at(seconds: Double)
+        }
+
+        /// The columns it sets besides `version`.
+        struct Columns: OptionSet {
+            let rawValue: UInt8
+            static let state = Columns(rawValue: 1)
+            static let lease = Columns(rawValue: 2)
+            static let due = Columns(rawValue: 4)
+            static let attempts = Columns(rawValue: 8)
+        }
+
+        var columns: Columns {
+            var c: Columns = []
+            if state != nil { c.insert(.state) }
+            if lease != .keep { c.insert(.lease) }
+            if due != nil { c.insert(.due) }
+            if attempts != nil { c.insert(.attempts) }
+            return c
         }
     }
 
