@@ -49,15 +49,15 @@ struct BatchRoutes: Sendable {
                     case .identify(let u):
                         units.append(
                             try await writer.upsert(
-                                u, source: "customerio", tenant: tenant, eventID: identity.newEventID(i), request: request,
+                                u, source: "customerio", tenant: tenant, eventID: identity.eventID(i), request: request,
                                 known: known[u.id]))
                     case .event(let e):
                         units.append(
                             try await writer.track(
-                                e, tenant: tenant, eventID: identity.newEventID(i), request: request, known: known[e.customerID]))
+                                e, tenant: tenant, eventID: identity.eventID(i), request: request, known: known[e.customerID]))
                     case .delete(let id):
                         guard let erasure = try await writer.erasure(
-                            customerID: id, tenant: tenant, eventID: { identity.newEventID(i, salt: "delete\($0)") }, request: request)
+                            customerID: id, tenant: tenant, eventID: { identity.eventID(i, salt: "delete\($0)") }, request: request)
                         else { throw BatchError(errors: [(i, "customer not found")]) }
                         units += erasure.appends
                         subjectsToDestroy += erasure.subjects

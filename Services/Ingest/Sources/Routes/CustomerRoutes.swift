@@ -104,7 +104,7 @@ struct CustomerRoutes: Sendable {
         return OneEventWrite(tenant: tenant) {
             try writer.upsertNow(upsert, source: source, tenant: tenant, eventID: Self.newEventID(), request: request)
         } later: {
-            try await writer.upsert(upsert, source: source, tenant: tenant, eventID: $0.newEventID(0), request: request)
+            try await writer.upsert(upsert, source: source, tenant: tenant, eventID: $0.eventID(0), request: request)
         }
     }
 
@@ -117,7 +117,7 @@ struct CustomerRoutes: Sendable {
         return OneEventWrite(tenant: tenant) {
             try writer.trackNow(event, tenant: tenant, eventID: Self.newEventID(), request: request)
         } later: {
-            try await writer.track(event, tenant: tenant, eventID: $0.newEventID(0), request: request)
+            try await writer.track(event, tenant: tenant, eventID: $0.eventID(0), request: request)
         }
     }
 
@@ -134,7 +134,7 @@ struct CustomerRoutes: Sendable {
             var attempt = 0
             while true {
                 guard let erasure = try await writer.erasure(
-                    customerID: id, tenant: tenant, eventID: { identity.newEventID($0) }, request: request)
+                    customerID: id, tenant: tenant, eventID: { identity.eventID($0) }, request: request)
                 else { throw HTTPError(.notFound, "customer not found") }
                 do {
                     let result = try await app.store.append(erasure.appends)
