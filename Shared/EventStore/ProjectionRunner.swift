@@ -62,7 +62,10 @@ public final class ProjectionRunner: @unchecked Sendable {
     }
 
     public func start() {
-        let t = Thread { [self] in self.run() }
+        let t = Thread { [self] in
+            nameCurrentThread("p:" + projection.name)
+            self.run()
+        }
         t.name = "projection-\(projection.name)"
         t.start()
     }

@@ -146,6 +146,12 @@ public final class HTTPServer: Sendable {
                 &thread, nil,
                 { arg in
                     let loop = Unmanaged<IOLoop>.fromOpaque(arg!).takeRetainedValue()
+                    // The kernel's name of the thread (top, perf): Foundation's does not set it.
+                    let fd = open("/proc/thread-self/comm", O_WRONLY)
+                    if fd >= 0 {
+                        _ = write(fd, "http-io", 7)
+                        close(fd)
+                    }
                     loop.run()
                     return nil
                 }, box)

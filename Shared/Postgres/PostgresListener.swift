@@ -24,7 +24,10 @@ public final class PostgresListener: @unchecked Sendable {
     }
 
     public func start() {
-        let t = Thread { [self] in self.run() }
+        let t = Thread { [self] in
+            nameCurrentThread("pg-listener")
+            self.run()
+        }
         t.name = "postgres-listener"
         thread = t
         t.start()

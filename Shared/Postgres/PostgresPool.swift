@@ -42,7 +42,10 @@ public final class PostgresPool: @unchecked Sendable {
     public init(configuration: Configuration) {
         self.configuration = configuration
         for i in 0..<max(1, configuration.size) {
-            let t = Thread { [unowned self] in self.workerLoop() }
+            let t = Thread { [unowned self] in
+                nameCurrentThread("pg-pool-\(i)")
+                self.workerLoop()
+            }
             t.name = "postgres-pool-\(i)"
             t.stackSize = 1 << 20
             threads.append(t)

@@ -56,7 +56,10 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
 
     func start() {
         listener.start()
-        let t = Thread { [self] in self.run() }
+        let t = Thread { [self] in
+            nameCurrentThread("trigger-disp")
+            self.run()
+        }
         t.name = "trigger-dispatcher"
         t.start()
     }

@@ -84,7 +84,10 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
         let listener = PostgresListener(url: url, channels: [Self.notifyChannel]) { [weak self] _, _ in self?.wake() }
         self.listener = listener
         listener.start()
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            nameCurrentThread("outbox-worker")
+            run()
+        }
         thread.name = "delivery-outbox"
         thread.start()
     }
