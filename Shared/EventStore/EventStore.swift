@@ -58,6 +58,11 @@ public final class EventStore: Sendable {
     @discardableResult
     public func append(_ one: StreamAppend) async throws -> AppendResult { try await appender.append([one]) }
 
+    /// Appends each unit atomically on its own, queued together (see `EventAppender.appendEach`).
+    public func appendEach(_ units: [[StreamAppend]]) async -> [Result<AppendResult, any Error>] {
+        await appender.appendEach(units)
+    }
+
     /// Appends atomically and calls `completion` once with the outcome, on the committer's thread
     /// after the durable commit (keep it quick): for callers that answer without a Task.
     public func append(_ unit: [StreamAppend], completion: @escaping @Sendable (Result<AppendResult, any Error>) -> Void) {

@@ -138,6 +138,38 @@ func event(_ type: String = "thing_happened", _ data: JSON = ["n": 1], id: UUID 
         #expect(try await store.readStream(tenant: "t", stream: "m").map(\.version) == [1, 2, 3, 4])
     }
 
+    /// `appendEach`: every unit on its own, answered in order; a refused one spoils no other.
+    @Test func appendEachAnswersEveryUnitOnItsOwnInOrder() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        try await store.append(StreamAppend(tenant: "t", stream: "a", events: [event()]))
+        let results = await store.appendEach([
+            [StreamAppend(tenant: "t", stream: "a", expected: .exact(1), events: [event()])],
+            [StreamAppend(tenant: "t", stream: "a", expected: .exact(1), events: [event()])],  // a@2 is taken by the first
+            [],
+            [StreamAppend(tenant: "t", stream: "b", expected: .noStream, events: [event(), event()])],
+        ])
+        #expect(results.count == 4)
+        #expect((try? results[0].get())?.streams.first?.lastVersion == 2)
+        #expect(throws: AppendError.wrongExpectedVersion(stream: "a", expected: .exact(1), actual: 2)) { try results[1].get() }
+        #expect(throws: AppendError.self) { try results[2].get() }
+        #expect((try? results[3].get())?.streams.first?.lastVersion == 2)
+        #expect(try await store.readStream(tenant: "t", stream: "a").count == 2)
+        #expect(await store.appendEach([]).isEmpty)
+    }
+
+    /// A thread named with `nameCurrentThread` shows that name to the kernel (top, perf).
+    @Test func aNamedThreadShowsItsNameToTheKernel() async throws {
+        let name = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            Thread {
+                nameCurrentThread("projection-delivery_outbox")
+                let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+                continuation.resume(returning: comm.trimmingCharacters(in: .whitespacesAndNewlines))
+            }.start()
+        }
+        #expect(name == "delivery_outbox")  // the last 15 bytes
+    }
+
     @Test func concurrentExpectedVersionAppendsLetExactlyOneWin() async throws {
         let store = try await makeStore(committers: 2)
         defer { store.shutdown() }
