@@ -16,6 +16,18 @@ public final class SMTPTransport: MailTransport {
             self.client = Mutex(client)
         }
 
+        /// Runs `body` on the session's queue, then `completion` there with its result.
+        func submit<Result: Sendable>(
+            _ body: @escaping @Sendable (SMTPClient) -> Result, completion: @escaping @Sendable (Result) -> Void
+        ) {
+            inFlight.add(1, ordering: .relaxed)
+            queue.async {
+                let result = self.client.withLock { body($0) }
+                self.inFlight.subtract(1, ordering: .relaxed)
+                completion(result)
+            }
+        }
+
         func run<Result: Sendable>(_ body: @escaping @Sendable (SMTPClient) -> Result) async -> Result {
             inFlight.add(1, ordering: .relaxed)
             defer { inFlight.subtract(1, ordering: .relaxed) }
@@ -44,8 +56,17 @@ public final class SMTPTransport: MailTransport {
 
     /// Sends one message over the least busy session.
     public func send(_ message: MailMessage) async -> SendOutcome {
-        let session = sessions.min { $0.inFlight.load(ordering: .relaxed) < $1.inFlight.load(ordering: .relaxed) }!
-        return await session.run { $0.send(message) }
+        await leastBusy.run { $0.send(message) }
+    }
+
+    /// Sends one message over the least busy session and calls `completion` on that session's
+    /// queue: the message never waits on Swift's thread pool, neither to start nor to finish.
+    public func submit(_ message: MailMessage, completion: @escaping @Sendable (SendOutcome) -> Void) {
+        leastBusy.submit({ $0.send(message) }, completion: completion)
+    }
+
+    private var leastBusy: Session {
+        sessions.min { $0.inFlight.load(ordering: .relaxed) < $1.inFlight.load(ordering: .relaxed) }!
     }
 
     /// Quits every open session.

@@ -53,18 +53,8 @@ struct MessageSender: Sendable {
         guard !claimed.isEmpty else { return }
         // 2. load everything the emails need, then compose and send.
         let composed = await compose(claimed.map(\.due))
-        let outcomes = await withTaskGroup(of: Outcome.self) { group in
-            for (index, item) in claimed.enumerated() {
-                await slots.acquire()
-                group.addTask {
-                    defer { slots.release() }
-                    return await self.deliver(item, composed[index])
-                }
-            }
-            var outcomes: [Outcome] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes
-        }
+        let sent = await transmit(composed, slots: slots)
+        let outcomes = zip(claimed, sent).map { outcome(of: $0, $1) }
         // 3. the outcomes in one append; then the rows follow: the projection applies them, or
         // the worker does (if that fails too, the projection moves them when it can).
         guard let (moves, checkpoint) = await record(outcomes), !moves.isEmpty else { return }
@@ -90,37 +80,42 @@ struct MessageSender: Sendable {
     }
 
     /// Appends `queued` to each message whose stream is still at the row's version, or whose
-    /// stream ends in a `queued` with no outcome after it (see `endsInAbandonedClaim`).
+    /// stream ends in a `queued` with no outcome after it (see `endsInAbandonedClaim`). The
+    /// appends are independent (one refused never holds back another) and queued together.
     private func queue(_ batch: [DueMessage]) async -> [Claimed] {
         let metadata = self.metadata
         let store = app.store
-        let results = await withTaskGroup(of: (Int, Int64?).self) { group in
-            for (index, due) in batch.enumerated() {
-                guard let message = MessageIdentity(parsing: due.messageHex) else { continue }
-                group.addTask {
-                    let queued = NewEvent(
-                        type: EventCatalog.messageQueued, data: MessageEvents.base(message, .queued), metadata: metadata)
-                    let stream = EventCatalog.messageStream(messageHex: due.messageHex)
-                    func claim(at version: Int64) async throws -> Int64 {
-                        let result = try await store.append(
-                            StreamAppend(tenant: due.tenant, stream: stream, expected: .exact(version), events: [queued]))
-                        return result.streams.first?.lastVersion ?? version + 1
-                    }
-                    do {
-                        return (index, try await claim(at: due.version))
-                    } catch AppendError.wrongExpectedVersion(_, _, let actual) where actual > due.version {
-                        guard await Self.endsInAbandonedClaim(store, tenant: due.tenant, stream: stream, at: actual) else {
-                            return (index, nil)
-                        }
-                        return (index, try? await claim(at: actual))
-                    } catch {
-                        return (index, nil)
-                    }
-                }
+        var claimable: [(index: Int, due: DueMessage, message: MessageIdentity)] = []
+        for (index, due) in batch.enumerated() {
+            if let message = MessageIdentity(parsing: due.messageHex) { claimable.append((index, due, message)) }
+        }
+        func queued(_ item: (index: Int, due: DueMessage, message: MessageIdentity), at version: Int64) -> [StreamAppend] {
+            let event = NewEvent(
+                type: EventCatalog.messageQueued, data: MessageEvents.base(item.message, .queued), metadata: metadata)
+            return [StreamAppend(
+                tenant: item.due.tenant, stream: EventCatalog.messageStream(messageHex: item.due.messageHex),
+                expected: .exact(version), events: [event])]
+        }
+        let appended = await store.appendEach(claimable.map { queued($0, at: $0.due.version) })
+        var results: [Int: Int64] = [:]
+        var moved: [(index: Int, due: DueMessage, message: MessageIdentity, actual: Int64)] = []
+        for (item, result) in zip(claimable, appended) {
+            switch result {
+            case .success(let r):
+                results[item.index] = r.streams.first?.lastVersion ?? item.due.version + 1
+            case .failure(AppendError.wrongExpectedVersion(_, _, let actual)) where actual > item.due.version:
+                moved.append((item.index, item.due, item.message, actual))
+            case .failure:
+                break
             }
-            var out: [Int: Int64] = [:]
-            for await (index, version) in group { if let version { out[index] = version } }
-            return out
+        }
+        // Streams that moved on since the row was read: claim those that end in an abandoned claim.
+        for item in moved {
+            let stream = EventCatalog.messageStream(messageHex: item.due.messageHex)
+            guard await Self.endsInAbandonedClaim(store, tenant: item.due.tenant, stream: stream, at: item.actual),
+                let r = try? await store.append(queued((item.index, item.due, item.message), at: item.actual))
+            else { continue }
+            results[item.index] = r.streams.first?.lastVersion ?? item.actual + 1
         }
         var claimed: [Claimed] = []
         var stale: [DueMessage] = []
@@ -166,15 +161,33 @@ struct MessageSender: Sendable {
         return last.version == version && last.type == EventCatalog.messageQueued
     }
 
-    /// Sends one composed message; returns the event recording the outcome.
-    private func deliver(_ item: Claimed, _ composed: Composed) async -> Outcome {
-        let attempt = item.due.attempts + 1
-        let outcome: SendOutcome
-        switch composed {
-        case .refused(let reason): outcome = .permanent(reason: reason)
-        case .unavailable(let reason): outcome = .temporary(reason: reason)
-        case .mail(let mail): outcome = await transport.send(mail)
+    /// Hands the batch's emails to the transport, each holding one of `slots` until its outcome
+    /// is in; returns every outcome in batch order. The sends complete on the transport's
+    /// threads: this task waits only for a free slot and, once, for the whole batch (a task per
+    /// send cost several wake-ups of Swift's pool for every message).
+    private func transmit(_ composed: [Composed], slots: SendSlots) async -> [SendOutcome] {
+        let outcomes = BatchOutcomes(
+            composed.map {
+                switch $0 {
+                case .refused(let reason): .permanent(reason: reason)
+                case .unavailable(let reason): .temporary(reason: reason)
+                case .mail: nil
+                }
+            })
+        for (index, item) in composed.enumerated() {
+            guard case .mail(let mail) = item else { continue }
+            if !slots.tryAcquire() { await slots.acquire() }
+            transport.submit(mail) { outcome in
+                slots.release()
+                outcomes.set(index, outcome)
+            }
         }
+        return await outcomes.all()
+    }
+
+    /// The event recording what a send came to.
+    private func outcome(of item: Claimed, _ outcome: SendOutcome) -> Outcome {
+        let attempt = item.due.attempts + 1
         // The jitter matters only for a retry (a random draw is a system call on Linux).
         let jitter: Double
         if case .temporary = outcome { jitter = Double.random(in: 0..<1) } else { jitter = 0 }

@@ -31,6 +31,15 @@ final class SendSlots: Sendable {
         }
     }
 
+    /// Takes a slot if one is free and nobody waits, without suspending.
+    func tryAcquire() -> Bool {
+        state.withLock { s in
+            guard s.available > 0 && s.waiters.isEmpty else { return false }
+            s.available -= 1
+            return true
+        }
+    }
+
     /// Gives a slot back (to the longest waiter, if any).
     func release() {
         let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
