@@ -31,6 +31,11 @@ public enum EmailAddressRules {
 
     /// The first problem found with `address`, or nil when it is acceptable.
     public static func problem(with address: String) -> EmailAddressProblem? {
+        isAcceptableASCII(address) ? nil : fullCheck(address)
+    }
+
+    /// Every rule, in order, for any address (`problem(with:)` takes a one-pass shortcut first).
+    static func fullCheck(_ address: String) -> EmailAddressProblem? {
         if address.isEmpty { return .empty }
         if address.utf8.count > maximumBytes { return .tooLong }
         for scalar in address.unicodeScalars where isWhitespaceOrControl(scalar) { return .whitespaceOrControl }
@@ -50,6 +55,61 @@ public enum EmailAddressRules {
         for label in labels where !isValidLabel(label) { return .invalidDomain }
         if let last = labels.last, last.count < 2 { return .invalidDomain }
         return nil
+    }
+
+    /// The common case in one pass over the bytes: an ASCII address that passes every rule
+    /// above. False for anything else (any non-ASCII byte, or any problem), which then goes
+    /// through the full check that names the problem. It accepts exactly the ASCII addresses the
+    /// full check accepts (a test compares them on generated input); addresses are checked for
+    /// every message at acceptance and again when the email is composed.
+    static func isAcceptableASCII(_ address: String) -> Bool {
+        let utf8 = address.utf8
+        guard !utf8.isEmpty, utf8.count <= maximumBytes else { return false }
+        var index = 0
+        var at = -1
+        var previous: UInt8 = 0
+        var labelLength = 0
+        var labels = 0
+        for byte in utf8 {
+            if byte >= 0x80 || byte <= 0x20 || byte == 0x7F { return false }
+            if at < 0 {
+                if byte == UInt8(ascii: "@") {
+                    // Local part: 1...64 bytes, not ending with a dot.
+                    if index == 0 || index > maximumLocalPartBytes || previous == UInt8(ascii: ".") { return false }
+                    at = index
+                } else if byte == UInt8(ascii: ".") {
+                    if index == 0 || previous == UInt8(ascii: ".") { return false }
+                } else if forbiddenInLocalPartTable[Int(byte)] {
+                    return false
+                }
+            } else if byte == UInt8(ascii: ".") {
+                // A label ends: not empty, not ending with a hyphen.
+                if labelLength == 0 || previous == UInt8(ascii: "-") { return false }
+                labels += 1
+                labelLength = 0
+            } else if byte == UInt8(ascii: "-") || isASCIIAlphanumeric(byte) {
+                if labelLength == 0 && byte == UInt8(ascii: "-") { return false }
+                labelLength += 1
+                if labelLength > maximumDomainLabelBytes { return false }
+            } else {
+                return false  // a second "@" or a character no label may hold
+            }
+            previous = byte
+            index += 1
+        }
+        // The last label: not empty, not ending with a hyphen, at least 2 characters; 2+ labels.
+        guard at >= 0, labelLength >= 2, previous != UInt8(ascii: "-") else { return false }
+        return labels + 1 >= 2
+    }
+
+    private static let forbiddenInLocalPartTable: [Bool] = {
+        var table = [Bool](repeating: false, count: 128)
+        for byte in "\"(),:;<>[\\]".utf8 { table[Int(byte)] = true }
+        return table
+    }()
+
+    private static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A)
     }
 
     static func isWhitespaceOrControl(_ s: Unicode.Scalar) -> Bool {
