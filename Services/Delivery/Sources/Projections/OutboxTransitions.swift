@@ -149,7 +149,12 @@ enum OutboxTransitions {
 
     private static func insert(_ moves: [OutboxMove], _ c: PostgresConnection) throws {
         guard !moves.isEmpty else { return }
-        func column(_ key: String) -> PostgresArray { PostgresArray(moves.map { $0.data[key]?.stringValue ?? "" }) }
+        // Binary arrays: nothing to quote here, no `array_in` parsing in the server.
+        func column(_ key: String) -> PostgresBinaryArray {
+            var array = PostgresBinaryArray(.text, reservingBytes: moves.count * 24)
+            for m in moves { array.append(m.data[key]?.stringValue ?? "") }
+            return array
+        }
         try c.execute(
             """
             INSERT INTO delivery_outbox (tenant, message_hex, state, due_at, attempts, version, template_id,
@@ -163,10 +168,10 @@ enum OutboxTransitions {
                 lease_until = NULL, version = EXCLUDED.version
             WHERE delivery_outbox.version < EXCLUDED.version
             """,
-            [PostgresArray(moves.map(\.tenant)), PostgresArray(moves.map(\.messageHex)),
-             PostgresArray(moves.map(\.version)), column("template_id"), column("template_name"),
+            [PostgresBinaryArray(texts: moves.map(\.tenant)), PostgresBinaryArray(texts: moves.map(\.messageHex)),
+             PostgresBinaryArray(int64s: moves.map(\.version)), column("template_id"), column("template_name"),
              column("template_version"), column("locale"), column("recipient_subject"),
-             PostgresArray(moves.map { Int64($0.data["occurred_at"]?.intValue ?? 0) })])
+             PostgresBinaryArray(int64s: moves.map { Int64($0.data["occurred_at"]?.intValue ?? 0) })])
     }
 
     private static func update(_ changes: [(OutboxMove, Change)], _ c: PostgresConnection) throws {
