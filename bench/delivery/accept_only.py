@@ -34,7 +34,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import API, Sink, cpu_seconds, free_port, postgres_cpu, start_postgres, wait_port  # noqa: E402
+from run import (API, Sink, cpu_seconds, free_port, postgres_cpu, set_up_tenant, start_postgres, tear_down,  # noqa: E402
+                 wait_port)
 
 
 def outbox_lock_key():
@@ -84,16 +85,8 @@ def main():
                    DB_POOL_SIZE="16", MASTER_KEY="bench:" + base64.b64encode(os.urandom(32)).decode())
         service = subprocess.Popen([args.binary], env=env, stdout=subprocess.DEVNULL)
         wait_port(port, timeout=60)
-        if os.environ.get("BENCH_STATEMENTS"):
-            subprocess.run([psql, database, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
-                           stdout=subprocess.DEVNULL)
         api = API(port)
-        status, template = api.call("POST", "/templates", {"name": "Bench", "subject": "Token {{Token}}",
-                                                           "html": "<p>{{NumPhotos}} photos</p>", "text": "{{NumPhotos}} photos"})
-        assert status == 200, template
-        status, brand = api.call("PUT", "/v1/Brands/bench", {"Name": "Bench", "From": "Bench <b@bench.example>",
-                                                             "Templates": {"token": template["id"]}})
-        assert status == 200, brand
+        set_up_tenant(api, database)
 
         def post(key):
             r, i = key
@@ -162,17 +155,8 @@ def main():
                 "messages": total, "sent_per_second": round(total / (end - first)), "cpu_per_1000_sent": cpu,
                 "worker_cost_ratio": round((cpu["delivery"] + cpu["postgres"]) / cpu["sink"], 2) if cpu["sink"] else None})
     finally:
-        if service:
-            service.terminate()
-            service.wait(timeout=30)
         holder.terminate()
-        if sink:
-            sink.stop()
-        if stop_pg:
-            stop_pg()
-        if os.environ.get("BENCH_EXPLAIN_MS") and os.path.exists(workdir + "/log"):
-            shutil.copy(workdir + "/log", os.environ.get("BENCH_EXPLAIN_LOG", "/tmp/delivery-bench-pg.log"))
-        shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(service, sink, stop_pg, workdir)
 
 
 if __name__ == "__main__":

@@ -247,6 +247,20 @@ def sink_ceiling(sink, connections, per_connection, message=MESSAGE):
     return connections * per_connection / (end - start)
 
 
+def set_up_tenant(api, database):
+    """The template and brand every bench message uses; pg_stat_statements when BENCH_STATEMENTS."""
+    if os.environ.get("BENCH_STATEMENTS"):
+        psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
+        subprocess.run([psql, database, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
+                       stdout=subprocess.DEVNULL)
+    status, template = api.call("POST", "/templates", {"name": "Bench", "subject": "Token {{Token}}",
+                                                       "html": "<p>{{NumPhotos}} photos</p>", "text": "{{NumPhotos}} photos"})
+    assert status == 200, template
+    status, brand = api.call("PUT", "/v1/Brands/bench", {"Name": "Bench", "From": "Bench <b@bench.example>",
+                                                         "Templates": {"token": template["id"]}})
+    assert status == 200, brand
+
+
 class API:
     def __init__(self, port):
         self.port = port
@@ -334,17 +348,8 @@ def main():
             sink.count = lambda: len(os.listdir(outbox))
         service = subprocess.Popen([args.binary], env=env, stdout=subprocess.DEVNULL)
         wait_port(port, timeout=60)
-        if os.environ.get("BENCH_STATEMENTS"):
-            psql = shutil.which("psql") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/psql")) or ["psql"])[-1]
-            subprocess.run([psql, database, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
-                           stdout=subprocess.DEVNULL)
         api = API(port)
-        status, template = api.call("POST", "/templates", {"name": "Bench", "subject": "Token {{Token}}",
-                                                           "html": "<p>{{NumPhotos}} photos</p>", "text": "{{NumPhotos}} photos"})
-        assert status == 200, template
-        status, brand = api.call("PUT", "/v1/Brands/bench", {"Name": "Bench", "From": "Bench <b@bench.example>",
-                                                             "Templates": {"token": template["id"]}})
-        assert status == 200, brand
+        set_up_tenant(api, database)
         before = sink.count()
         total = args.requests * 100
 
@@ -470,15 +475,22 @@ def main():
             with open(args.out, "a") as f:
                 f.write(json.dumps(result) + "\n")
     finally:
-        if service:
-            service.terminate()
-            service.wait(timeout=30)
+        tear_down(service, sink, stop_pg, workdir)
+
+
+def tear_down(service, sink, stop_pg, workdir):
+    """Stops delivery, the sink and the throwaway cluster (keeping its log when BENCH_EXPLAIN_MS
+    asked for plans), and removes the work directory."""
+    if service:
+        service.terminate()
+        service.wait(timeout=30)
+    if sink:
         sink.stop()
-        if stop_pg:
-            stop_pg()
-        if os.environ.get("BENCH_EXPLAIN_MS") and os.path.exists(workdir + "/log"):
-            shutil.copy(workdir + "/log", os.environ.get("BENCH_EXPLAIN_LOG", "/tmp/delivery-bench-pg.log"))
-        shutil.rmtree(workdir, ignore_errors=True)
+    if stop_pg:
+        stop_pg()
+    if os.environ.get("BENCH_EXPLAIN_MS") and os.path.exists(workdir + "/log"):
+        shutil.copy(workdir + "/log", os.environ.get("BENCH_EXPLAIN_LOG", "/tmp/delivery-bench-pg.log"))
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
