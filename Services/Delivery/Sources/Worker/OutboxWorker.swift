@@ -198,7 +198,11 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
         }
     }
 
-    private func setLeader(_ leader: Bool) { state.withLock { $0.isLeader = leader } }
+    private func setLeader(_ leader: Bool) {
+        state.withLock { $0.isLeader = leader }
+        // Accepted requests are remembered for the worker only while it leads here.
+        sender.recent.isCollecting = leader
+    }
 
     private func pickDue(_ c: PostgresConnection, limit: Int) throws -> [DueMessage] {
         let rows = try c.execute(
