@@ -27,12 +27,13 @@ let package = Package(
         // MARK: Shared libraries (one job each; see Shared/README.md)
         .target(name: "JSON", path: "Shared/JSON", swiftSettings: swiftSettings, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "UUIDText", path: "Shared/UUIDText", swiftSettings: swiftSettings),
+        .target(name: "ThreadSupport", path: "Shared/ThreadSupport", swiftSettings: swiftSettings),
         .target(name: "Crypto", dependencies: ["CCrypto"], path: "Shared/Crypto", swiftSettings: swiftSettings),
-        .target(name: "Postgres", dependencies: ["CLibPQ", "UUIDText"], path: "Shared/Postgres", swiftSettings: swiftSettings),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "UUIDText", "ThreadSupport"], path: "Shared/Postgres", swiftSettings: swiftSettings),
         .target(
-            name: "EventStore", dependencies: ["Postgres", "JSON"], path: "Shared/EventStore",
+            name: "EventStore", dependencies: ["Postgres", "JSON", "ThreadSupport"], path: "Shared/EventStore",
             swiftSettings: swiftSettings),
-        .target(name: "HTTP", dependencies: ["JSON", "Crypto"], path: "Shared/HTTP", swiftSettings: swiftSettings),
+        .target(name: "HTTP", dependencies: ["JSON", "Crypto", "ThreadSupport"], path: "Shared/HTTP", swiftSettings: swiftSettings),
         .target(name: "Domain", dependencies: ["JSON", "UUIDText"], path: "Shared/Domain", swiftSettings: swiftSettings),
         .target(
             name: "Privacy", dependencies: ["Crypto", "Postgres", "JSON", "EventStore"], path: "Shared/Privacy",
@@ -63,7 +64,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "DeliveryService",
-            dependencies: ["Service", "Domain", "EventStore", "HTTP", "JSON", "Crypto", "Postgres", "Mail", "Webhooks", "Privacy"],
+            dependencies: ["Service", "Domain", "EventStore", "HTTP", "JSON", "Crypto", "Postgres", "Mail", "Webhooks", "Privacy",
+                "ThreadSupport"],
             path: "Services/Delivery/Sources", swiftSettings: swiftSettings),
         .executableTarget(
             name: "delivery", dependencies: ["DeliveryService", "Service"], path: "Services/Delivery/Main",
@@ -95,7 +97,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "MailTests", dependencies: ["Mail", "TestSupport"], path: "Tests/MailTests", swiftSettings: swiftSettings),
         .testTarget(
-            name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"],
+            name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport", "ThreadSupport"],
             path: "Tests/EventStoreTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "IngestTests", dependencies: ["IngestService", "Service", "TestSupport", "JSON", "HTTP", "EventStore"],

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import ThreadSupport
 
 /// Appends events with group commit: appends that arrive while a transaction is being committed
 /// wait and go together into the next one: one transaction, one multi-row INSERT, one NOTIFY.
@@ -127,62 +128,13 @@ public final class EventAppender: @unchecked Sendable {
     }
 
     /// Appends each unit atomically on its own (one unit's refusal or failure never affects
-    /// another's), queued together under one lock: for a caller with many independent appends
-    /// at once, such as the outbox worker's `queued` events, instead of one task and one
+    /// another's), and waits once for all of them: for a caller with many independent appends at
+    /// once, such as the outbox worker's `queued` events, instead of one task and one
     /// continuation each. The results come in the units' order.
     public func appendEach(_ units: [[StreamAppend]]) async -> [Result<AppendResult, any Error>] {
-        guard !units.isEmpty else { return [] }
-        return await withCheckedContinuation { continuation in
-            let collector = ResultCollector(count: units.count) { continuation.resume(returning: $0) }
-            var refused: [(Int, AppendError)] = []
-            condition.lock()
-            if stopping || pending.count + units.count > configuration.maximumPending {
-                let error = stopping ? PostgresError(code: .shutDown) : PostgresError(code: .poolExhausted)
-                condition.unlock()
-                for i in units.indices { collector.set(i, .failure(error)) }
-                return
-            }
-            for (i, unit) in units.enumerated() {
-                let count = unit.reduce(0) { $0 + $1.events.count }
-                if count == 0 {
-                    refused.append((i, .invalid("nothing to append")))
-                } else if count > configuration.maximumBatchEvents {
-                    refused.append((i, .invalid("too many events in one append")))
-                } else {
-                    pending.append(Pending(unit: unit, eventCount: count) { collector.set(i, $0) })
-                    pendingEvents += count
-                }
-            }
-            condition.signal()
-            let backlog = threads.count > 1 && pendingEvents >= configuration.parallelCommitThreshold
-            condition.unlock()
-            if backlog { postBacklog() }
-            for (i, error) in refused { collector.set(i, .failure(error)) }
-        }
-    }
-
-    /// Gathers the results of `appendEach`'s units and hands them over once all are in.
-    private final class ResultCollector: @unchecked Sendable {
-        // @unchecked Sendable: `results` and `remaining` are only touched under `lock`.
-        private let lock = NSLock()
-        private var results: [Result<AppendResult, any Error>?]
-        private var remaining: Int
-        private let done: @Sendable ([Result<AppendResult, any Error>]) -> Void
-
-        init(count: Int, done: @escaping @Sendable ([Result<AppendResult, any Error>]) -> Void) {
-            results = Array(repeating: nil, count: count)
-            remaining = count
-            self.done = done
-        }
-
-        func set(_ index: Int, _ result: Result<AppendResult, any Error>) {
-            lock.lock()
-            results[index] = result
-            remaining -= 1
-            let all = remaining == 0 ? results.compactMap { $0 } : nil
-            lock.unlock()
-            if let all { done(all) }
-        }
+        let results = IndexedResults<Result<AppendResult, any Error>>(count: units.count)
+        for (i, unit) in units.enumerated() { append(unit) { results.set(i, $0) } }
+        return await results.all()
     }
 
     /// Wakes the helper committers (index > 0): they wait on their own condition, so the many

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import Synchronization
+import ThreadSupport
 
 /// Keeps one projection up to date: reads events after its checkpoint, applies them and moves
 /// the checkpoint in the same transaction. One runner per projection is active across all

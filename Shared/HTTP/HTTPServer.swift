@@ -3,6 +3,7 @@
 #endif
 import JSON
 import Synchronization
+import ThreadSupport
 
 /// An HTTP/1.1 server on POSIX sockets and epoll: a few I/O threads, each owning its
 /// connections; async handlers run as Tasks and hand their responses back to the owning thread,
@@ -146,12 +147,7 @@ public final class HTTPServer: Sendable {
                 &thread, nil,
                 { arg in
                     let loop = Unmanaged<IOLoop>.fromOpaque(arg!).takeRetainedValue()
-                    // The kernel's name of the thread (top, perf): Foundation's does not set it.
-                    let fd = open("/proc/thread-self/comm", O_WRONLY)
-                    if fd >= 0 {
-                        _ = write(fd, "http-io", 7)
-                        close(fd)
-                    }
+                    nameCurrentThread("http-io")
                     loop.run()
                     return nil
                 }, box)

@@ -28,14 +28,9 @@ public final class SMTPTransport: MailTransport {
             }
         }
 
+        /// Runs `body` on the session's queue and waits for its result.
         func run<Result: Sendable>(_ body: @escaping @Sendable (SMTPClient) -> Result) async -> Result {
-            inFlight.add(1, ordering: .relaxed)
-            defer { inFlight.subtract(1, ordering: .relaxed) }
-            return await withCheckedContinuation { continuation in
-                queue.async {
-                    continuation.resume(returning: self.client.withLock { body($0) })
-                }
-            }
+            await withCheckedContinuation { continuation in submit(body) { continuation.resume(returning: $0) } }
         }
     }
 

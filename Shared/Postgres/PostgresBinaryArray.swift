@@ -51,6 +51,14 @@ public struct PostgresBinaryArray: PostgresBinaryEncodable {
         for v in values { append(v) }
     }
 
+    /// A `text[]` of `values`, NULL where a value is nil.
+    public init(texts values: some Collection<String?>) {
+        self.init(.text, reservingBytes: values.reduce(values.count * 4) { $0 + ($1?.utf8.count ?? 0) })
+        for v in values {
+            if let v { append(v) } else { appendNull() }
+        }
+    }
+
     /// A `bigint[]` of `values`.
     public init(int64s values: some Collection<Int64>) {
         self.init(.int8, reservingBytes: values.count * 12)

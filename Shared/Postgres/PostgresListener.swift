@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 #if canImport(Glibc)
     import Glibc
 #endif

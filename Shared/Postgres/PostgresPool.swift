@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 
 /// A bounded pool of connections, each owned by its own worker thread. libpq calls block, so
 /// they run on these threads and never on Swift's cooperative pool; callers `await` the result.

@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import Postgres
 import TestSupport
+import ThreadSupport
 import Testing
 
 /// Opens a store on a fresh database with the schema applied.

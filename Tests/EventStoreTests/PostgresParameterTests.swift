@@ -52,6 +52,10 @@ import Testing
         // The text form of a binary array is the same literal as PostgresArray's.
         #expect(PostgresBinaryArray(texts: texts).postgresText == PostgresArray(texts).postgresText)
         #expect(withNull.postgresText == #"{"a",NULL,"c"}"#)
+        // Optional texts: nil becomes NULL, the same array as appending one by one.
+        let optional: [String?] = ["a", nil, "c"]
+        #expect(PostgresBinaryArray(texts: optional).postgresText == withNull.postgresText)
+        #expect(try c.execute("SELECT $1::text[]::text", [PostgresBinaryArray(texts: optional)])[0, 0] == "{a,NULL,c}")
         // NUL cannot be stored in text: refused before anything is sent.
         #expect(throws: PostgresError.self) { try c.execute("SELECT $1::text[]", [PostgresBinaryArray(texts: ["a\u{0}b"])]) }
         // A statement whose parameter has another element type is refused by the server.

@@ -10,6 +10,9 @@ struct OutboxMove: Sendable {
     var version: Int64
     var type: String
     var data: JSON
+
+    /// Tenant and message, as `DueMessage.key`.
+    var key: String { DueMessage.key(tenant: tenant, messageHex: messageHex) }
 }
 
 /// How each message event moves a row of `delivery_outbox`. Both the projection (for every
@@ -47,9 +50,8 @@ enum OutboxTransitions {
         var layers: [[OutboxMove]] = []
         var seen: [String: Int] = [:]
         for m in moves {
-            let key = m.tenant + "\u{0}" + m.messageHex
-            let index = seen[key, default: 0]
-            seen[key] = index + 1
+            let index = seen[m.key, default: 0]
+            seen[m.key] = index + 1
             if index == layers.count { layers.append([]) }
             layers[index].append(m)
         }
@@ -67,7 +69,7 @@ enum OutboxTransitions {
         var dropped = false
         for i in moves.indices.reversed() {
             guard let columns = change(moves[i])?.columns else { continue }
-            let key = moves[i].tenant + "\u{0}" + moves[i].messageHex
+            let key = moves[i].key
             if let overwritten = later[key] {
                 if overwritten.isSuperset(of: columns) {
                     kept[i] = false
@@ -151,9 +153,7 @@ enum OutboxTransitions {
         guard !moves.isEmpty else { return }
         // Binary arrays: nothing to quote here, no `array_in` parsing in the server.
         func column(_ key: String) -> PostgresBinaryArray {
-            var array = PostgresBinaryArray(.text, reservingBytes: moves.count * 24)
-            for m in moves { array.append(m.data[key]?.stringValue ?? "") }
-            return array
+            PostgresBinaryArray(texts: moves.map { $0.data[key]?.stringValue ?? "" })
         }
         try c.execute(
             """

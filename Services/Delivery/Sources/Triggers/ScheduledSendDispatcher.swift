@@ -7,6 +7,7 @@ import Postgres
 import Privacy
 import Service
 import Synchronization
+import ThreadSupport
 
 /// Appends the `message.triggered` of each due row of `scheduled_sends`, once.
 ///

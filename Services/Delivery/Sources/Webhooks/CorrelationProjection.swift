@@ -63,7 +63,7 @@ final class CorrelationProjection: Projection {
                 provider_message_id = COALESCE(EXCLUDED.provider_message_id, webhook_correlation.provider_message_id)
             """,
             [PostgresBinaryArray(texts: rows.map(\.tenant)), PostgresBinaryArray(texts: rows.map(\.hex)),
-             Self.texts(rows.map(\.header)), Self.texts(rows.map(\.providerID))])
+             PostgresBinaryArray(texts: rows.map(\.header)), PostgresBinaryArray(texts: rows.map(\.providerID))])
         // Pending events these logs now match (usually none wait: one cheap look first).
         guard try !connection.execute("SELECT 1 FROM webhook_pending WHERE message_hex IS NULL LIMIT 1").isEmpty else { return }
         for log in rows {
@@ -77,15 +77,6 @@ final class CorrelationProjection: Projection {
                 """,
                 [log.tenant, log.hex, log.header, log.providerID])
         }
-    }
-
-    /// A binary text array with NULLs where `values` has nil (no quoting, no `array_in`).
-    private static func texts(_ values: [String?]) -> PostgresBinaryArray {
-        var array = PostgresBinaryArray(.text, reservingBytes: values.count * 48)
-        for v in values {
-            if let v { array.append(v) } else { array.appendNull() }
-        }
-        return array
     }
 
     func reset(on connection: PostgresConnection) throws {

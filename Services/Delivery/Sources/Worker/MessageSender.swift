@@ -5,6 +5,7 @@ import JSON
 import Mail
 import Postgres
 import Service
+import ThreadSupport
 
 /// A due row of the outbox.
 struct DueMessage: Sendable, Hashable {
@@ -58,7 +59,7 @@ struct MessageSender: Sendable {
         // 3. the outcomes in one append; then the rows follow: the projection applies them, or
         // the worker does (if that fails too, the projection moves them when it can).
         guard let (moves, checkpoint) = await record(outcomes), !moves.isEmpty else { return }
-        if let outbox, outbox.isLeader, await outbox.wait(for: checkpoint, timeout: outboxWait) { return }
+        if projectionMovesRows, let outbox, await outbox.wait(for: checkpoint, timeout: outboxWait) { return }
         _ = try? await moveAll(moves)
     }
 
@@ -85,37 +86,36 @@ struct MessageSender: Sendable {
     private func queue(_ batch: [DueMessage]) async -> [Claimed] {
         let metadata = self.metadata
         let store = app.store
-        var claimable: [(index: Int, due: DueMessage, message: MessageIdentity)] = []
-        for (index, due) in batch.enumerated() {
-            if let message = MessageIdentity(parsing: due.messageHex) { claimable.append((index, due, message)) }
-        }
-        func queued(_ item: (index: Int, due: DueMessage, message: MessageIdentity), at version: Int64) -> [StreamAppend] {
+        let claimable = batch.indices.filter { MessageIdentity(parsing: batch[$0].messageHex) != nil }
+        func queued(_ due: DueMessage, at version: Int64) -> [StreamAppend] {
+            let message = MessageIdentity(parsing: due.messageHex)!  // only claimable ones
             let event = NewEvent(
-                type: EventCatalog.messageQueued, data: MessageEvents.base(item.message, .queued), metadata: metadata)
+                type: EventCatalog.messageQueued, data: MessageEvents.base(message, .queued), metadata: metadata)
             return [StreamAppend(
-                tenant: item.due.tenant, stream: EventCatalog.messageStream(messageHex: item.due.messageHex),
+                tenant: due.tenant, stream: EventCatalog.messageStream(messageHex: due.messageHex),
                 expected: .exact(version), events: [event])]
         }
-        let appended = await store.appendEach(claimable.map { queued($0, at: $0.due.version) })
+        let appended = await store.appendEach(claimable.map { queued(batch[$0], at: batch[$0].version) })
         var results: [Int: Int64] = [:]
-        var moved: [(index: Int, due: DueMessage, message: MessageIdentity, actual: Int64)] = []
-        for (item, result) in zip(claimable, appended) {
+        var movedOn: [(index: Int, actual: Int64)] = []
+        for (index, result) in zip(claimable, appended) {
             switch result {
             case .success(let r):
-                results[item.index] = r.streams.first?.lastVersion ?? item.due.version + 1
-            case .failure(AppendError.wrongExpectedVersion(_, _, let actual)) where actual > item.due.version:
-                moved.append((item.index, item.due, item.message, actual))
+                results[index] = r.streams.first?.lastVersion ?? batch[index].version + 1
+            case .failure(AppendError.wrongExpectedVersion(_, _, let actual)) where actual > batch[index].version:
+                movedOn.append((index, actual))
             case .failure:
                 break
             }
         }
         // Streams that moved on since the row was read: claim those that end in an abandoned claim.
-        for item in moved {
-            let stream = EventCatalog.messageStream(messageHex: item.due.messageHex)
-            guard await Self.endsInAbandonedClaim(store, tenant: item.due.tenant, stream: stream, at: item.actual),
-                let r = try? await store.append(queued((item.index, item.due, item.message), at: item.actual))
+        for (index, actual) in movedOn {
+            let due = batch[index]
+            let stream = EventCatalog.messageStream(messageHex: due.messageHex)
+            guard await Self.endsInAbandonedClaim(store, tenant: due.tenant, stream: stream, at: actual),
+                let r = try? await store.append(queued(due, at: actual))
             else { continue }
-            results[item.index] = r.streams.first?.lastVersion ?? item.actual + 1
+            results[index] = r.streams.first?.lastVersion ?? actual + 1
         }
         var claimed: [Claimed] = []
         var stale: [DueMessage] = []
@@ -166,8 +166,8 @@ struct MessageSender: Sendable {
     /// threads: this task waits only for a free slot and, once, for the whole batch (a task per
     /// send cost several wake-ups of Swift's pool for every message).
     private func transmit(_ composed: [Composed], slots: SendSlots) async -> [SendOutcome] {
-        let outcomes = BatchOutcomes(
-            composed.map {
+        let outcomes = IndexedResults<SendOutcome>(
+            known: composed.map {
                 switch $0 {
                 case .refused(let reason): .permanent(reason: reason)
                 case .unavailable(let reason): .temporary(reason: reason)

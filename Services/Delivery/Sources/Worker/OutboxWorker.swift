@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Service
 import Synchronization
+import ThreadSupport
 
 /// Drains the outbox: one active worker per database (a session advisory lock on its own
 /// connection; a standby retries every second and takes over when the leader's session ends).
