@@ -122,10 +122,11 @@ public final class PersonalDataVault: Sendable {
     public func keysForWriting(tenant: String, subjectHashes: [String], on connection: PostgresConnection) throws
         -> [String: SubjectKey]
     {
+        let subjects = Set(subjectHashes)
         var found: [String: SubjectKey] = [:]
         var missing: [String] = []
         writeKeys.withLock { cache in
-            for s in Set(subjectHashes) {
+            for s in subjects {
                 if let k = cache[tenant]?[s] { found[s] = k } else { missing.append(s) }
             }
         }
@@ -171,7 +172,7 @@ public final class PersonalDataVault: Sendable {
         readKeys.withLock { cache in
             for s in missing { if let k = found[s] { cache[k.id] = k.key } }
         }
-        guard found.count == Set(subjectHashes).count else { throw PostgresError(code: .serverError) }
+        guard found.count == subjects.count else { throw PostgresError(code: .serverError) }
         return found
     }
 
