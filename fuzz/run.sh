@@ -3,7 +3,7 @@
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]     targets: http-parser form json (default: all)
 #
-# The Shared/JSON and Shared/HTTP sources are compiled straight with swiftc (not SwiftPM) with
+# The Shared/JSON, Shared/ThreadSupport and Shared/HTTP sources are compiled straight with swiftc (not SwiftPM) with
 # -sanitize=fuzzer,address into .build-fuzz/; a build is reused while no source changed.
 # New inputs the fuzzer finds go to .build-fuzz/corpus/<target>/ (the checked-in seeds in
 # fuzz/corpus/<target>/ are only read). Crash, leak and timeout reproducers are written to
@@ -47,7 +47,8 @@ build_module() {  # name, sources..., deps via -I
 }
 
 build_module JSON "$root"/Shared/JSON/*.swift
-extra_deps="$out/modules/JSON.o" build_module HTTP "$root"/Shared/HTTP/*.swift
+build_module ThreadSupport "$root"/Shared/ThreadSupport/*.swift
+extra_deps="$out/modules/JSON.o $out/modules/ThreadSupport.o" build_module HTTP "$root"/Shared/HTTP/*.swift
 
 harness() {
     case "$1" in
@@ -61,10 +62,10 @@ harness() {
 for t in "${targets[@]}"; do
     src="$(harness "$t")"
     bin="$out/bin/$t"
-    if stale "$bin" "$src" "$out/modules/JSON.o" "$out/modules/HTTP.o"; then
+    if stale "$bin" "$src" "$out/modules/JSON.o" "$out/modules/ThreadSupport.o" "$out/modules/HTTP.o"; then
         echo "==> linking $t"
         "$swiftc" "${flags[@]}" -module-name "Fuzz_${t//-/_}" -I "$out/modules" \
-            "$src" "$out/modules/JSON.o" "$out/modules/HTTP.o" -o "$bin"
+            "$src" "$out/modules/JSON.o" "$out/modules/ThreadSupport.o" "$out/modules/HTTP.o" -o "$bin"
     fi
 done
 
