@@ -74,6 +74,15 @@ public final class EventStore: Sendable {
         try await pool.withConnection { try EventReader.read(after: checkpoint, limit: limit, on: $0) }
     }
 
+    /// The checkpoint of the newest event committed so far (`.start` when there is none): a
+    /// projection that reaches it has applied every event committed before the call.
+    public func newestCheckpoint() async throws -> Checkpoint {
+        let rows = try await pool.execute(
+            "SELECT tx_id::text, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1")
+        guard let r = rows.rows.first else { return .start }
+        return Checkpoint(transactionID: UInt64(r[0] ?? "0") ?? 0, position: r.int64(1) ?? 0)
+    }
+
     /// A stream's events in version order.
     public func readStream(tenant: String, stream: String) async throws -> [RecordedEvent] {
         try await pool.withConnection { try EventReader.readStream(tenant: tenant, stream: stream, on: $0) }

@@ -178,14 +178,22 @@ public final class ServiceApp: Sendable {
     /// Waits for the read model of this service to include `token` (read-your-writes).
     public func waitForConsistency(_ token: Checkpoint, timeout: Duration = .seconds(5)) async throws {
         let runners = self.runners.withLock { $0 }
-        for r in runners {
-            if r.progress.isLeader {
-                if await r.progress.wait(for: token, timeout: timeout) { continue }
-            } else if try await waitForStoredCheckpoint(r.projection.name, token, timeout: timeout) {
-                continue
-            }
+        for r in runners where try await !waitFor(r, toReach: token, timeout: timeout) {
             throw HTTPError(.serviceUnavailable, "the read model has not caught up with the consistency token yet; retry")
         }
+    }
+
+    /// Waits for the projection called `name` to have applied `token`; returns whether it did
+    /// within `timeout` (true at once for a name this app does not run).
+    public func waitForProjection(named name: String, toReach token: Checkpoint, timeout: Duration) async throws -> Bool {
+        guard let runner = runners.withLock({ $0.first { $0.projection.name == name } }) else { return true }
+        return try await waitFor(runner, toReach: token, timeout: timeout)
+    }
+
+    /// The leader's progress in this process, or the checkpoint a leader elsewhere stored.
+    private func waitFor(_ runner: ProjectionRunner, toReach token: Checkpoint, timeout: Duration) async throws -> Bool {
+        if runner.progress.isLeader { return await runner.progress.wait(for: token, timeout: timeout) }
+        return try await waitForStoredCheckpoint(runner.projection.name, token, timeout: timeout)
     }
 
     /// Standby replicas follow the leader's checkpoint in the database.

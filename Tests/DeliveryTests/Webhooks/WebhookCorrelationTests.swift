@@ -45,6 +45,43 @@ import Testing
         await h.stop()
     }
 
+    /// A fast provider: its webhook arrives after the `sent` event is committed but before the
+    /// correlation projection has it. The event waits for the projection and is attached, not
+    /// kept as unmatched. Projections are held back by an open transaction with an id taken
+    /// before the log is written (readers take only events of transactions older than every
+    /// running one), rolled back once the webhook request waits.
+    @Test func aWebhookThatOvertakesTheProjectionWaitsForItAndIsAttached() async throws {
+        let h = try await WebhookHarness.start()
+        let url = h.app.configuration.databaseURL
+        let holder = try PostgresConnection(url: url)
+        let watcher = try PostgresConnection(url: url)
+        defer { holder.close(); watcher.close() }
+        try holder.execute("BEGIN")
+        _ = try holder.execute("SELECT pg_current_xact_id()")
+
+        let message = try await h.seedLog(providerMessageID: "SGID-FAST", waitForCorrelation: false)
+        #expect(try await h.count("SELECT count(*) FROM webhook_correlation") == 0)
+        let body = JSON.array([ProviderPayloads.sendGridEvent("delivered", id: "fast-1", sgMessageID: "SGID-FAST.filter.0")]).bytes
+        let posted = Task { try await h.postSendGrid(body) }
+        // The request found no log and now waits for the projection to reach the newest event.
+        #expect(try await eventually {
+            try !watcher.execute(
+                """
+                SELECT 1 FROM pg_stat_activity
+                 WHERE datname = current_database() AND query LIKE 'SELECT tx_id::text, position FROM events ORDER BY%'
+                """
+            ).isEmpty
+        })
+        try holder.execute("ROLLBACK")
+        let r = try await posted.value
+        #expect(r.status == 200)
+        #expect(r.json["attached"]?.intValue == 1)
+        #expect(r.json["unmatched"]?.intValue == 0)
+        #expect(try await h.providerEvents(message).count == 1)
+        #expect(try await h.eventCount(type: "webhook.unmatched") == 0)
+        await h.stop()
+    }
+
     @Test func pendingEventsSurviveARestart() async throws {
         let database = try TestPostgres.makeDatabase()
         let first = try await WebhookHarness.start(databaseURL: database)

@@ -120,11 +120,13 @@ struct WebhookHarness {
     // MARK: Seeding logs (message events as the delivery service writes them)
 
     /// Appends `message.requested` (sealed recipient) and, when `providerMessageID` is given or
-    /// `sent` is true, `message.sent`; waits until the correlation projection has them.
+    /// `sent` is true, `message.sent`; waits until the correlation projection has them unless
+    /// told not to.
     @discardableResult
     func seedLog(
         tenant: String = "site1", message: MessageIdentity = MessageIdentity(), recipient: String = "jane@example.com",
-        sent: Bool = true, provider: MailProvider = .sendGrid, providerMessageID: String? = nil
+        sent: Bool = true, provider: MailProvider = .sendGrid, providerMessageID: String? = nil,
+        waitForCorrelation: Bool = true
     ) async throws -> MessageIdentity {
         let vault = app.vault
         let address = recipient.lowercased()
@@ -160,6 +162,7 @@ struct WebhookHarness {
         }
         try await app.store.append(
             StreamAppend(tenant: tenant, stream: EventCatalog.messageStream(messageHex: message.hex), events: events))
+        guard waitForCorrelation else { return message }
         let seen = try await eventually {
             try await count("SELECT count(*) FROM webhook_correlation WHERE tenant = $1 AND message_hex = $2", [tenant, message.hex])
                 == 1

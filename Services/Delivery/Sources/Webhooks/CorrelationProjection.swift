@@ -10,7 +10,8 @@ import Postgres
 /// whichever order they were committed, the pending row gets the log's `message_hex`: the
 /// ``PendingEventAttacher`` then appends it to the log's stream.
 final class CorrelationProjection: Projection {
-    let name = "delivery_webhook_correlation"
+    static let projectionName = "delivery_webhook_correlation"
+    let name = CorrelationProjection.projectionName
 
     static let messageTypes: Set<String> = [
         EventCatalog.messageRequested, EventCatalog.messageTriggered, EventCatalog.messageSent,

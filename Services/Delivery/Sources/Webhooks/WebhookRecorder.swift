@@ -15,6 +15,9 @@ import Webhooks
 /// nothing twice.
 struct WebhookRecorder: Sendable {
     let app: ServiceApp
+    /// The longest an event that matches no log waits for the correlation projection to catch
+    /// up before it is kept as unmatched (it is attached later either way).
+    static let correlationWait: Duration = .seconds(2)
 
     /// What one request stored.
     struct Outcome: Sendable {
@@ -67,11 +70,26 @@ struct WebhookRecorder: Sendable {
             if e.suppresses { ids.append(ProviderEventRecord.suppressionID(e.eventID)) }
         }
         let idList = ids
-        let (candidates, existing) = try await app.store.pool.withConnection { c -> ([CorrelatedLog], Set<UUID>) in
+        var (candidates, existing) = try await app.store.pool.withConnection { c -> ([CorrelatedLog], Set<UUID>) in
             let candidates = try CorrelationLookup.candidates(tenant: tenant, keys: keys, on: c)
             let rows = try c.execute(
                 "SELECT event_id::text FROM events WHERE event_id = ANY($1::uuid[])", [PostgresArray(idList)])
             return (candidates, Set(rows.rows.compactMap { $0[0].flatMap(UUID.init(uuidString:)) }))
+        }
+        // A log whose send was committed moments ago may not be in the correlation projection
+        // yet (a fast provider): before keeping an event as unmatched, wait (briefly) for the
+        // projection to reach the newest committed event, and look again.
+        let someUnmatched = zip(events, keys).contains { event, key in
+            !existing.contains(event.eventID) && !existing.contains(ProviderEventRecord.unmatchedID(event.eventID))
+                && key.match(in: candidates) == nil
+        }
+        if someUnmatched {
+            let newest = try await app.store.newestCheckpoint()
+            _ = try await app.waitForProjection(
+                named: CorrelationProjection.projectionName, toReach: newest, timeout: Self.correlationWait)
+            candidates = try await app.store.pool.withConnection { c in
+                try CorrelationLookup.candidates(tenant: tenant, keys: keys, on: c)
+            }
         }
 
         var outcome = Outcome()
