@@ -230,6 +230,104 @@ final class SMTPConnection {
         return Int(count)
     }
 
+    // MARK: Without blocking (after `makeNonBlocking()`, for `SMTPEventLoop`)
+
+    /// Output accepted by `queue(_:)` that the socket has not taken yet.
+    private var queuedOutput: [UInt8] = []
+    private var queuedOffset = 0
+
+    /// The socket, for polling.
+    var fileDescriptor: Int32 { fd }
+
+    /// Switches the socket to non-blocking: from now on only `queue`, `flushQueued` and
+    /// `readAvailable` are used.
+    func makeNonBlocking() {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+    }
+
+    /// Whether queued output is still waiting for the socket.
+    var hasQueuedOutput: Bool { queuedOffset < queuedOutput.count }
+
+    /// Queues `bytes` (encrypted first when TLS is active) and writes what the socket takes now.
+    /// Returns whether everything went out.
+    func queue(_ bytes: [UInt8]) throws(SMTPConnectionError) -> Bool {
+        if let ssl {
+            var offset = 0
+            while offset < bytes.count {
+                let count = Int32(min(bytes.count - offset, 16_384))
+                ERR_clear_error()
+                // Memory BIOs take any amount: the write completes at once.
+                let written = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress! + offset, count) }
+                guard written > 0 else { throw .tls(TLSError("TLS write failed").description) }
+                offset += Int(written)
+                queueTLSOutput()
+            }
+        } else {
+            queuedOutput.append(contentsOf: bytes)
+        }
+        return try flushQueued()
+    }
+
+    /// Writes queued output until the socket would block; returns whether all of it went out.
+    func flushQueued() throws(SMTPConnectionError) -> Bool {
+        while queuedOffset < queuedOutput.count {
+            let sent = queuedOutput.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + queuedOffset, $0.count - queuedOffset, Int32(MSG_NOSIGNAL))
+            }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { return false }
+                throw .ioFailed(String(cString: strerror(errno)))
+            }
+            queuedOffset += sent
+        }
+        queuedOutput.removeAll(keepingCapacity: true)
+        queuedOffset = 0
+        return true
+    }
+
+    /// Moves TLS records waiting in the write BIO to the queued output.
+    private func queueTLSOutput() {
+        while BIO_ctrl_pending(writeBIO) > 0 {
+            let count = tlsBuffer.withUnsafeMutableBytes { BIO_read(writeBIO, $0.baseAddress, Int32($0.count)) }
+            guard count > 0 else { break }
+            queuedOutput.append(contentsOf: tlsBuffer[0..<Int(count)])
+        }
+    }
+
+    /// Reads what has arrived (decrypted when TLS is active) without waiting: the byte count,
+    /// 0 when the server closed the connection, nil when nothing more is there yet.
+    func readAvailable(into buffer: inout [UInt8]) throws(SMTPConnectionError) -> Int? {
+        guard let ssl else { return try receiveAvailable(&buffer) }
+        while true {
+            ERR_clear_error()
+            let result = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            queueTLSOutput()  // a TLS read can answer the peer (key updates)
+            if hasQueuedOutput { _ = try flushQueued() }
+            if result > 0 { return Int(result) }
+            switch SSL_get_error(ssl, result) {
+            case SSL_ERROR_WANT_READ:
+                guard let count = try receiveAvailable(&tlsBuffer) else { return nil }
+                if count == 0 { return 0 }
+                _ = tlsBuffer.withUnsafeBytes { BIO_write(readBIO, $0.baseAddress, Int32(count)) }
+            case SSL_ERROR_ZERO_RETURN:
+                return 0
+            default:
+                throw .tls(TLSError("TLS failure").description)
+            }
+        }
+    }
+
+    private func receiveAvailable(_ buffer: inout [UInt8]) throws(SMTPConnectionError) -> Int? {
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            throw .ioFailed(String(cString: strerror(errno)))
+        }
+    }
+
     private func sendRaw(_ bytes: ArraySlice<UInt8>) throws(SMTPConnectionError) {
         var offset = bytes.startIndex
         while offset < bytes.endIndex {

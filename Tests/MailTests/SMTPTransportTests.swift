@@ -225,6 +225,37 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
+    @Test func aServerSilentAfterDataTimesOutAsTemporary() async throws {
+        // The reply to the message's end comes after 1 s; the command timeout is 0.3 s.
+        let fixture = try SMTPFixture(mode: .slow)
+        var slow = configuration(fixture)
+        slow.commandTimeout = 0.3
+        let transport = try SMTPTransport(configuration: slow)
+        let started = Date()
+        let outcome = await transport.send(message())
+        #expect(outcome == .temporary(reason: "timed out waiting for the server"))
+        #expect(Date().timeIntervalSince(started) < 10)
+        await transport.close()
+    }
+
+    @Test func aMessageLargerThanTheSocketBuffersArrivesWhole() async throws {
+        // 8 MB of HTML: the transport writes as the server reads, with other sessions idle.
+        let fixture = try SMTPFixture()
+        let transport = try SMTPTransport(configuration: configuration(fixture, sessions: 2))
+        var large = message(1)
+        let paragraph = "<p>" + String(repeating: "0123456789abcdef", count: 4) + "</p>\n"
+        large.htmlBody = String(repeating: paragraph, count: 8_000_000 / paragraph.utf8.count)
+        async let big = transport.send(large)
+        async let small = transport.send(message(2))
+        let outcomes = await [big, small]
+        await transport.close()
+        #expect(outcomes.allSatisfy { $0.isAccepted }, "\(outcomes)")
+        let received = try fixture.received()
+        #expect(received.count == 2)
+        let html = try #require(received.first { $0.message_id == "<log_1@mail.sender.test>" }?.html)
+        #expect(lf(html) == large.htmlBody)
+    }
+
     @Test func headerInjectionIsRefusedBeforeSending() async throws {
         let fixture = try SMTPFixture()
         let transport = try SMTPTransport(configuration: configuration(fixture))
