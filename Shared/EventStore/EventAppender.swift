@@ -46,6 +46,10 @@ public final class EventAppender: @unchecked Sendable {
     }
 
     public let configuration: Configuration
+    /// The payload of this appender's notifications: a listener in the same process skips
+    /// them, since `onCommit` has already woken its readers (each commit woke every projection
+    /// runner twice, the second time for nothing).
+    public let notificationOrigin = RandomUUID.makeTimeOrdered().uuidString
     private let condition = NSCondition()
     private var pending: [Pending] = []
     /// Events in `pending`.
@@ -359,10 +363,11 @@ public final class EventAppender: @unchecked Sendable {
                         RETURNING position
                     )
                     SELECT array_agg(position ORDER BY position)::text, pg_current_xact_id()::text,
-                           CASE WHEN count(*) > 0 THEN (SELECT pg_notify($10, '')) IS NULL END
+                           CASE WHEN count(*) > 0 THEN (SELECT pg_notify($10, $11)) IS NULL END
                       FROM ins
                     """,
-                    Self.insertParameters(rows, neededKeys: needed) + [needed.count, configuration.notifyChannel])
+                    Self.insertParameters(rows, neededKeys: needed)
+                        + [needed.count, configuration.notifyChannel, notificationOrigin])
                 guard let list = returned[0, 0] else {  // a key was destroyed meanwhile: plan again
                     trustCache = false
                     continue

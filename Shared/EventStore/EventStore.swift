@@ -38,7 +38,12 @@ public final class EventStore: Sendable {
             notifier.signal()
             onCommit?(n)
         }
-        listener = PostgresListener(url: configuration.url, channels: [ac.notifyChannel]) { _, _ in notifier.signal() }
+        // Our own commits have woken the readers already (above); others' (and a reconnect's
+        // empty payload) wake them here.
+        let origin = appender.notificationOrigin
+        listener = PostgresListener(url: configuration.url, channels: [ac.notifyChannel]) { _, payload in
+            if payload != origin { notifier.signal() }
+        }
         listener.start()
     }
 

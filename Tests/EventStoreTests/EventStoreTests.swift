@@ -322,3 +322,29 @@ final class ManagedAtomicFlag: @unchecked Sendable {
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
 }
+
+@Suite struct NotificationOriginTests {
+    /// A store's own commits wake its readers directly, so its listener skips their NOTIFY (each
+    /// commit used to wake every projection runner twice); another writer's NOTIFY wakes them.
+    @Test func aStoreSkipsItsOwnNotificationsAndWakesOnOthers() async throws {
+        let store = try await makeStore()
+        defer { store.shutdown() }
+        // The listener signals once when it has connected.
+        #expect(await eventually { store.notifier.current >= 1 })
+        let before = store.notifier.current
+        let c = try PostgresConnection(url: store.configuration.url)
+        defer { c.close() }
+        // Delivered in this order: once the second has woken the notifier, the first was seen.
+        try c.execute("SELECT pg_notify('events', $1)", [store.appender.notificationOrigin])
+        try c.execute("SELECT pg_notify('events', 'another-writer')")
+        #expect(await eventually { store.notifier.current > before })
+        #expect(store.notifier.current == before + 1)
+
+        // A commit of its own wakes the readers once, through the commit itself.
+        let atCommit = store.notifier.current
+        try await store.append(StreamAppend(tenant: "t", stream: "s", events: [event()]))
+        try c.execute("SELECT pg_notify('events', 'another-writer')")
+        #expect(await eventually { store.notifier.current >= atCommit + 2 })
+        #expect(store.notifier.current == atCommit + 2)
+    }
+}
