@@ -46,9 +46,9 @@ public final class EventAppender: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    /// The payload of this appender's notifications: a listener in the same process skips
-    /// them, since `onCommit` has already woken its readers (each commit woke every projection
-    /// runner twice, the second time for nothing).
+    /// The origin in this appender's notifications (`EventNotification`): a listener in the same
+    /// process skips them, since `onCommit` has already woken its readers (each commit woke every
+    /// projection runner twice, the second time for nothing).
     public let notificationOrigin = RandomUUID.makeTimeOrdered().uuidString
     private let condition = NSCondition()
     private var pending: [Pending] = []
@@ -62,14 +62,15 @@ public final class EventAppender: @unchecked Sendable {
     private var activeBatches = 0
     private var threads: [Thread] = []
 
-    /// Called after every committed batch with its event count (for metrics and local wake-ups).
-    private let onCommit: @Sendable (Int) -> Void
+    /// Called after every committed batch with its event count and types (for metrics and local
+    /// wake-ups).
+    private let onCommit: @Sendable (Int, Set<String>) -> Void
 
     private var statistics = (batches: 0, events: 0)
     /// Stream heads known to this appender (under `condition`).
     private var headCache = StreamHeadCache()
 
-    public init(configuration: Configuration, onCommit: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(configuration: Configuration, onCommit: @escaping @Sendable (Int, Set<String>) -> Void = { _, _ in }) {
         self.configuration = configuration
         self.onCommit = onCommit
         for i in 0..<max(1, configuration.committers) {
@@ -214,7 +215,9 @@ public final class EventAppender: @unchecked Sendable {
                 statistics.batches += 1
                 statistics.events += events
                 condition.unlock()
-                onCommit(events)
+                var types = Set<String>()
+                for p in batch { for append in p.unit { for e in append.events { types.insert(e.type) } } }
+                onCommit(events, types)
                 for (p, r) in zip(batch, results) { p.completion(r) }
             } catch {
                 // The outcome is unknown only when the connection broke during COMMIT; the callers
@@ -367,7 +370,10 @@ public final class EventAppender: @unchecked Sendable {
                       FROM ins
                     """,
                     Self.insertParameters(rows, neededKeys: needed)
-                        + [needed.count, configuration.notifyChannel, notificationOrigin])
+                        + [
+                            needed.count, configuration.notifyChannel,
+                            EventNotification.payload(origin: notificationOrigin, types: Set(rows.map(\.event.type))),
+                        ])
                 guard let list = returned[0, 0] else {  // a key was destroyed meanwhile: plan again
                     trustCache = false
                     continue

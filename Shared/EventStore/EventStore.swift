@@ -34,15 +34,16 @@ public final class EventStore: Sendable {
         var ac = EventAppender.Configuration(url: configuration.url)
         ac.committers = configuration.committers
         let onCommit = configuration.onCommit
-        appender = EventAppender(configuration: ac) { n in
-            notifier.signal()
+        appender = EventAppender(configuration: ac) { n, types in
+            notifier.signal(types: types)
             onCommit?(n)
         }
         // Our own commits have woken the readers already (above); others' (and a reconnect's
         // empty payload) wake them here.
         let origin = appender.notificationOrigin
         listener = PostgresListener(url: configuration.url, channels: [ac.notifyChannel]) { _, payload in
-            if payload != origin { notifier.signal() }
+            let notification = EventNotification.parse(payload)
+            if notification.origin != origin { notifier.signal(types: notification.types) }
         }
         listener.start()
     }

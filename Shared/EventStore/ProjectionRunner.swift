@@ -20,6 +20,11 @@ public final class ProjectionRunner: @unchecked Sendable {
         public var pollInterval: TimeInterval = 0.5
         /// How often a standby retries the leader lock. Default 1 s.
         public var standbyInterval: TimeInterval = 1
+        /// How long commits holding none of the projection's event types may wait before the
+        /// runner reads past them (moving its checkpoint). Default 0.1 s. Commits of its types
+        /// wake it at once, and so does anyone waiting for it to catch up (`ProjectionProgress.wait`);
+        /// without this every commit woke every runner for one read and one checkpoint write.
+        public var unrelatedEventsDelay: TimeInterval = 0.1
         /// Whether a batch's commit waits for its WAL flush. Default false: a projection and its
         /// checkpoint commit together and are rebuilt from the durable event table, so a crash
         /// can only lose the newest batches as a whole, which are then applied again; not
@@ -35,6 +40,8 @@ public final class ProjectionRunner: @unchecked Sendable {
     /// Reads shared with the process's other runners.
     let reads: SharedEventReads
     public let progress: ProjectionProgress
+    /// This runner's subscription to `notifier` (its event types).
+    private let subscription: Int
     private let stopFlag = Atomic<Bool>(false)
     private let rebuildRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -48,7 +55,9 @@ public final class ProjectionRunner: @unchecked Sendable {
         self.notifier = notifier
         self.reads = reads
         reads.register(types: projection.eventTypes)
-        self.progress = ProjectionProgress(name: projection.name)
+        let subscription = notifier.subscribe(types: projection.eventTypes)
+        self.subscription = subscription
+        self.progress = ProjectionProgress(name: projection.name) { notifier.nudge(subscription) }
     }
 
     /// The advisory lock key of a projection's leadership.
@@ -96,7 +105,14 @@ public final class ProjectionRunner: @unchecked Sendable {
         let prefetcher = EventPrefetcher(url: configuration.url, name: projection.name)
         defer { prefetcher.close() }
         while !isStopping {
-            let seen = notifier.current
+            let seen = notifier.position(of: subscription)
+            let readAt = Date()
+            /// Until a signal that concerns this projection, or the timeout.
+            func waitForEvents(timeout: TimeInterval) {
+                notifier.wait(
+                    subscriber: subscription, after: seen, readAt: readAt,
+                    unrelatedDelay: configuration.unrelatedEventsDelay, timeout: timeout)
+            }
             do {
                 if connection == nil || connection?.isConnected == false {
                     isLeader = false
@@ -110,7 +126,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 if !isLeader {
                     let got = try c.execute("SELECT pg_try_advisory_lock($1)", [key])
                     guard got[0].bool(0) == true else {
-                        notifier.wait(after: seen, timeout: configuration.standbyInterval)
+                        waitForEvents(timeout: configuration.standbyInterval)
                         continue
                     }
                     isLeader = true
@@ -135,7 +151,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                 let events = try reads.events(after: checkpoint, limit: limit, on: c)
                 if events.isEmpty {
                     progress.caughtUp(at: checkpoint)
-                    notifier.wait(after: seen, timeout: configuration.pollInterval)
+                    waitForEvents(timeout: configuration.pollInterval)
                     continue
                 }
                 let next = events.last!.checkpoint
@@ -242,8 +258,13 @@ public final class ProjectionProgress: Sendable {
         let continuation: CheckedContinuation<Bool, Never>
     }
     private let state = Mutex(State())
+    /// Wakes the runner (someone waits for it to catch up).
+    private let nudge: @Sendable () -> Void
 
-    init(name: String) { self.name = name }
+    init(name: String, nudge: @escaping @Sendable () -> Void = {}) {
+        self.name = name
+        self.nudge = nudge
+    }
 
     public var checkpoint: Checkpoint { state.withLock { $0.checkpoint } }
     public var isLeader: Bool { state.withLock { $0.isLeader } }
@@ -312,6 +333,8 @@ public final class ProjectionProgress: Sendable {
                 return s.lastWaiter
             }
             guard let id else { return continuation.resume(returning: true) }
+            // The runner may be letting unrelated commits wait: this one should not.
+            nudge()
             let (seconds, attoseconds) = timeout.components
             let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in

@@ -193,20 +193,38 @@ public final class ServiceApp: Sendable {
     /// The leader's progress in this process, or the checkpoint a leader elsewhere stored.
     private func waitFor(_ runner: ProjectionRunner, toReach token: Checkpoint, timeout: Duration) async throws -> Bool {
         if runner.progress.isLeader { return await runner.progress.wait(for: token, timeout: timeout) }
-        return try await waitForStoredCheckpoint(runner.projection.name, token, timeout: timeout)
+        return try await waitForStoredCheckpoint(runner.projection, token, timeout: timeout)
     }
 
-    /// Standby replicas follow the leader's checkpoint in the database.
-    private func waitForStoredCheckpoint(_ name: String, _ token: Checkpoint, timeout: Duration) async throws -> Bool {
+    /// Standby replicas follow the leader's checkpoint in the database. A leader lets commits of
+    /// none of its projection's types wait a little before moving past them
+    /// (`unrelatedEventsDelay`), so a checkpoint behind the token with no event of those types
+    /// in between has everything the token asks for.
+    private func waitForStoredCheckpoint(_ projection: any Projection, _ token: Checkpoint, timeout: Duration)
+        async throws -> Bool
+    {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
             let row = try await store.pool.execute(
-                "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1", [name])
-            if let r = row.rows.first,
-                Checkpoint(transactionID: UInt64(r[0] ?? "0") ?? 0, position: r.int64(1) ?? 0) >= token
-            {
-                return true
+                "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1", [projection.name])
+            if let r = row.rows.first {
+                let stored = Checkpoint(transactionID: UInt64(r[0] ?? "0") ?? 0, position: r.int64(1) ?? 0)
+                if stored >= token { return true }
+                if let types = projection.eventTypes {
+                    let between = try await store.pool.execute(
+                        """
+                        SELECT NOT EXISTS (
+                            SELECT 1 FROM events
+                             WHERE (tx_id, position) > ($1::xid8, $2::bigint) AND (tx_id, position) <= ($3::xid8, $4::bigint)
+                               AND type = ANY($5::text[]))
+                        """,
+                        [
+                            String(stored.transactionID), stored.position, String(token.transactionID), token.position,
+                            PostgresArray(types.sorted()),
+                        ])
+                    if between.rows.first?.bool(0) == true { return true }
+                }
             }
             try await Task.sleep(for: .milliseconds(10))
         }
