@@ -61,7 +61,7 @@ public final class ProjectionRunner: @unchecked Sendable {
     }
 
     /// The advisory lock key of a projection's leadership.
-    static func lockKey(_ name: String) -> Int64 {
+    public static func lockKey(_ name: String) -> Int64 {
         // FNV-1a, stable across processes (Hasher is seeded per process).
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in ("projection:" + name).utf8 {
