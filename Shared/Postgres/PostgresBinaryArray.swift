@@ -59,6 +59,12 @@ public struct PostgresBinaryArray: PostgresBinaryEncodable {
         }
     }
 
+    /// A `bool[]` of `values`.
+    public init(bools values: some Collection<Bool>) {
+        self.init(.bool, reservingBytes: values.count * 5)
+        for v in values { append(v) }
+    }
+
     /// A `bigint[]` of `values`.
     public init(int64s values: some Collection<Int64>) {
         self.init(.int8, reservingBytes: values.count * 12)

@@ -183,22 +183,24 @@ enum OutboxTransitions {
                 lease_until = CASE u.lease WHEN 0 THEN o.lease_until WHEN 1 THEN NULL
                     ELSE now() + make_interval(secs => $9) END,
                 due_at = CASE WHEN u.due_now THEN now() WHEN u.due_at IS NULL THEN o.due_at
-                    ELSE to_timestamp(u.due_at) END,
-                attempts = COALESCE(u.attempts, o.attempts),
+                    ELSE to_timestamp(u.due_at::float8) END,
+                attempts = COALESCE(u.attempts::int, o.attempts),
                 version = u.version
-            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::bool[], $7::float8[],
-                $8::int[]) AS u(tenant, hex, version, state, lease, due_now, due_at, attempts)
+            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bool[], $7::text[],
+                $8::text[]) AS u(tenant, hex, version, state, lease, due_now, due_at, attempts)
             WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.version < u.version
             """,
-            [PostgresArray(changes.map(\.0.tenant)), PostgresArray(changes.map(\.0.messageHex)),
-             PostgresArray(changes.map(\.0.version)), PostgresArray(changes.map(\.1.state)),
-             PostgresArray(changes.map { $0.1.lease.rawValue }),
-             PostgresArray(changes.map { $0.1.due == .now ? "t" : "f" }),
-             PostgresArray(changes.map { c -> String? in
+            // Binary arrays (no `array_in` parsing in the server); the two nullable numbers go
+            // as text and are cast there.
+            [PostgresBinaryArray(texts: changes.map(\.0.tenant)), PostgresBinaryArray(texts: changes.map(\.0.messageHex)),
+             PostgresBinaryArray(int64s: changes.map(\.0.version)), PostgresBinaryArray(texts: changes.map(\.1.state)),
+             PostgresBinaryArray(int64s: changes.map { Int64($0.1.lease.rawValue) }),
+             PostgresBinaryArray(bools: changes.map { $0.1.due == .now }),
+             PostgresBinaryArray(texts: changes.map { c -> String? in
                  if case .at(let seconds) = c.1.due { return String(seconds) }
                  return nil
              }),
-             PostgresArray(changes.map { $0.1.attempts.map(String.init) }),
+             PostgresBinaryArray(texts: changes.map { $0.1.attempts.map(String.init) }),
              leaseSeconds])
     }
 }
