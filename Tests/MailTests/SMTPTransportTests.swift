@@ -256,6 +256,29 @@ import Testing
         #expect(lf(html) == large.htmlBody)
     }
 
+    @Test func aLargeMessageAndOthersOverOneSTARTTLSSession() async throws {
+        // Through TLS the loop encrypts into memory and writes as the socket takes it; the
+        // replies are decrypted as they come. Three messages, one session, one connection.
+        let directory = try TemporaryDirectory()
+        let certificate = try ThrowawayCertificate(in: directory)
+        let fixture = try SMTPFixture(startTLS: certificate)
+        let transport = try SMTPTransport(
+            configuration: configuration(
+                fixture, startTLS: .required, tls: TLSConfiguration(verification: .caFile(certificate.certificatePath))))
+        var large = message(2)
+        let paragraph = "<p>" + String(repeating: "fedcba9876543210", count: 4) + "</p>\n"
+        large.htmlBody = String(repeating: paragraph, count: 6_000_000 / paragraph.utf8.count)
+        var outcomes: [SendOutcome] = []
+        for m in [message(1), large, message(3)] { outcomes.append(await transport.send(m)) }
+        await transport.close()
+        #expect(outcomes.allSatisfy { $0.isAccepted }, "\(outcomes)")
+        let received = try fixture.received()
+        #expect(received.count == 3)
+        #expect(received.allSatisfy { $0.tls })
+        #expect(Set(received.map(\.peer_port)).count == 1)
+        #expect(lf(received.first { $0.message_id == "<log_2@mail.sender.test>" }?.html) == large.htmlBody)
+    }
+
     @Test func headerInjectionIsRefusedBeforeSending() async throws {
         let fixture = try SMTPFixture()
         let transport = try SMTPTransport(configuration: configuration(fixture))
