@@ -190,6 +190,13 @@ public final class PostgresConnection {
         }
     }
 
+    /// Whether a transaction is open on the connection (BEGIN without COMMIT or ROLLBACK yet).
+    public var isInTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
     /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN")
