@@ -201,13 +201,19 @@ public final class EventAppender: @unchecked Sendable {
         return batch
     }
 
+    /// Every join a committer makes pairs a batch (at most a few thousand ids, keys or streams)
+    /// with a large table by its key: probe the index for each, whatever the statistics say.
+    /// With hash joins allowed, the plan cached while `subject_keys` was small (or not yet
+    /// analyzed) scanned the whole table for every append that carried personal data.
+    static let sessionSettings = ["SET enable_hashjoin = off", "SET enable_mergejoin = off"]
+
     private func committerLoop(index: Int) {
         var connection: PostgresConnection?
         while let batch = takeBatch(index: index) {
             do {
                 if connection == nil || connection?.isConnected == false {
                     connection = nil
-                    connection = try PostgresConnection(url: configuration.url)
+                    connection = try PostgresConnection(url: configuration.url, setupStatements: Self.sessionSettings)
                 }
                 let results = try commitWithRetry(batch, on: connection!)
                 let events = batch.reduce(0) { $0 + $1.eventCount }
