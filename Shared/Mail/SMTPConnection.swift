@@ -295,13 +295,6 @@ final class SMTPConnection {
         }
     }
 
-    /// Whether input is buffered above the socket (TLS records or plaintext not yet read), which
-    /// polling the socket would not announce.
-    var hasBufferedInput: Bool {
-        guard let ssl else { return false }
-        return SSL_pending(ssl) > 0 || BIO_ctrl_pending(readBIO) > 0
-    }
-
     /// Reads what has arrived (decrypted when TLS is active) without waiting: the byte count,
     /// 0 when the server closed the connection, nil when nothing more is there yet.
     func readAvailable(into buffer: inout [UInt8]) throws(SMTPConnectionError) -> Int? {

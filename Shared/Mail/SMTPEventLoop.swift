@@ -354,9 +354,6 @@ final class SMTPEventLoop: @unchecked Sendable {
             guard let count else { break }
             if count == 0 { return fail(s, reason: SMTPConnectionError.closedByServer.description) }
             live.parser.append(readBuffer[0..<count])
-            // A short read took everything there was: polling (level-triggered) announces the
-            // rest, so no read that would only say "nothing more" (one system call a reply).
-            if count < readBuffer.count && !live.connection.hasBufferedInput { break }
         }
         if s.current != nil || s.quitting {
             if let action = nextReply(live) { perform(s, action) }
@@ -372,8 +369,6 @@ final class SMTPEventLoop: @unchecked Sendable {
         guard let live = s.live else { return }
         do {
             setWriting(s, !(try live.connection.flushQueued()))
-            // The timeout is per read or write: a long message that is moving is not overdue.
-            if s.deadline != nil { s.deadline = DispatchTime.now().uptimeNanoseconds + commandTimeout }
         } catch {
             fail(s, reason: error.description)
         }
