@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "Webhooks", dependencies: ["Crypto", "JSON", "Domain"], path: "Shared/Webhooks",
             swiftSettings: swiftSettings),
-        .target(name: "Mail", dependencies: ["CCrypto", "Crypto", "ThreadSupport"], path: "Shared/Mail", swiftSettings: swiftSettings),
+        .target(name: "Mail", dependencies: ["CCrypto", "Crypto"], path: "Shared/Mail", swiftSettings: swiftSettings),
         .target(
             name: "Service",
             dependencies: ["HTTP", "EventStore", "Postgres", "JSON", "Crypto", "Domain", "Privacy"],

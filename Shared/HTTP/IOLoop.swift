@@ -1,7 +1,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import ThreadSupport
 import Synchronization
 
 /// One I/O thread: an epoll set with the shared listening socket, its own connections and an

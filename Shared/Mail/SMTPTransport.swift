@@ -1,52 +1,73 @@
+import Dispatch
+import Synchronization
+
 /// Sends messages over SMTP, keeping up to `configuration.sessions` sessions open and reusing
-/// them. The sessions are driven by one `SMTPEventLoop` thread on non-blocking sockets, so
-/// socket I/O never runs on Swift's cooperative thread pool and a reply never needs a thread
-/// of its own; `send` suspends on a continuation. A message goes to the session with the
-/// fewest messages in flight, and is rendered (MIME) by the caller before it is queued.
+/// them. Each session is an `SMTPClient` confined to its own serial dispatch queue, so blocking
+/// socket I/O never runs on Swift's cooperative thread pool; `send` suspends on a continuation.
+/// A message goes to the session with the fewest messages in flight.
 public final class SMTPTransport: MailTransport {
+    private final class Session: Sendable {
+        let queue: DispatchQueue
+        let client: Mutex<SMTPClient>
+        let inFlight = Atomic<Int>(0)
+
+        init(index: Int, client: sending SMTPClient) {
+            queue = DispatchQueue(label: "mail.smtp.session.\(index)")
+            self.client = Mutex(client)
+        }
+
+        /// Runs `body` on the session's queue, then `completion` there with its result.
+        func submit<Result: Sendable>(
+            _ body: @escaping @Sendable (SMTPClient) -> Result, completion: @escaping @Sendable (Result) -> Void
+        ) {
+            inFlight.add(1, ordering: .relaxed)
+            queue.async {
+                let result = self.client.withLock { body($0) }
+                self.inFlight.subtract(1, ordering: .relaxed)
+                completion(result)
+            }
+        }
+
+        /// Runs `body` on the session's queue and waits for its result.
+        func run<Result: Sendable>(_ body: @escaping @Sendable (SMTPClient) -> Result) async -> Result {
+            await withCheckedContinuation { continuation in submit(body) { continuation.resume(returning: $0) } }
+        }
+    }
+
     /// What the transport connects to.
     public let configuration: SMTPConfiguration
-    private let builder: MIMEBuilder
-    private let loop: SMTPEventLoop
+    private let sessions: [Session]
 
     /// Creates the transport; connections open on first use.
     /// Throws when the TLS configuration cannot be loaded (for example a missing CA file).
     public init(configuration: SMTPConfiguration, builder: MIMEBuilder = MIMEBuilder()) throws(TLSError) {
         self.configuration = configuration
-        self.builder = builder
-        var openers: [SMTPSessionOpener] = []
-        for _ in 0..<max(1, configuration.sessions) {
-            openers.append(try SMTPSessionOpener(configuration: configuration))
+        var sessions: [Session] = []
+        for index in 0..<max(1, configuration.sessions) {
+            sessions.append(Session(index: index, client: try SMTPClient(configuration: configuration, builder: builder)))
         }
-        loop = SMTPEventLoop(openers: openers, commandTimeout: configuration.commandTimeout)
-    }
-
-    deinit {
-        loop.stop()
+        self.sessions = sessions
     }
 
     /// Sends one message over the least busy session.
     public func send(_ message: MailMessage) async -> SendOutcome {
-        await withCheckedContinuation { continuation in submit(message) { continuation.resume(returning: $0) } }
+        await leastBusy.run { $0.send(message) }
     }
 
-    /// Sends one message over the least busy session and calls `completion` on the transport's
-    /// thread: the message never waits on Swift's thread pool, neither to start nor to finish.
+    /// Sends one message over the least busy session and calls `completion` on that session's
+    /// queue: the message never waits on Swift's thread pool, neither to start nor to finish.
     public func submit(_ message: MailMessage, completion: @escaping @Sendable (SendOutcome) -> Void) {
-        let data: [UInt8]
-        do {
-            data = try builder.render(message)
-        } catch {
-            return completion(.permanent(reason: error.description))
-        }
-        loop.submit(
-            SMTPJob(sender: message.envelopeFrom, recipients: message.envelopeRecipients, data: data, completion: completion))
+        leastBusy.submit({ $0.send(message) }, completion: completion)
     }
 
-    /// Quits every open session (once its queued messages are sent).
+    private var leastBusy: Session {
+        sessions.min { $0.inFlight.load(ordering: .relaxed) < $1.inFlight.load(ordering: .relaxed) }!
+    }
+
+    /// Quits every open session.
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            loop.quitAll { continuation.resume() }
+        for session in sessions {
+            await session.run { $0.close() }
         }
     }
 }

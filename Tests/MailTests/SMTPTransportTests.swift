@@ -257,8 +257,8 @@ import Testing
     }
 
     @Test func aLargeMessageAndOthersOverOneSTARTTLSSession() async throws {
-        // Through TLS the loop encrypts into memory and writes as the socket takes it; the
-        // replies are decrypted as they come. Three messages, one session, one connection.
+        // Through TLS the message is encrypted record by record and written as the socket takes
+        // it; the replies are decrypted as they come. Three messages, one session, one connection.
         let directory = try TemporaryDirectory()
         let certificate = try ThrowawayCertificate(in: directory)
         let fixture = try SMTPFixture(startTLS: certificate)

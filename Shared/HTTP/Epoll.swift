@@ -2,21 +2,21 @@
     import Glibc
 #endif
 
-/// epoll, eventfd and accept4 (for the HTTP server's and the SMTP transport's I/O threads), which the toolchain's Glibc module does not export: the functions are
+/// epoll, eventfd and accept4, which the toolchain's Glibc module does not export: the functions are
 /// looked up once with `dlsym` and called through C function pointers, and `struct epoll_event`
 /// is read and written as raw bytes with the kernel's layout (packed on x86-64).
-public enum Epoll {
-    public static let input: UInt32 = 0x001
-    public static let output: UInt32 = 0x004
-    public static let error: UInt32 = 0x008
-    public static let hangUp: UInt32 = 0x010
-    public static let readHangUp: UInt32 = 0x2000
-    public static let exclusive: UInt32 = 1 << 28
-    public static let edgeTriggered: UInt32 = 1 << 31
+enum Epoll {
+    static let input: UInt32 = 0x001
+    static let output: UInt32 = 0x004
+    static let error: UInt32 = 0x008
+    static let hangUp: UInt32 = 0x010
+    static let readHangUp: UInt32 = 0x2000
+    static let exclusive: UInt32 = 1 << 28
+    static let edgeTriggered: UInt32 = 1 << 31
 
-    public static let add: Int32 = 1
-    public static let delete: Int32 = 2
-    public static let modify: Int32 = 3
+    static let add: Int32 = 1
+    static let delete: Int32 = 2
+    static let modify: Int32 = 3
 
     #if arch(x86_64)
         static let eventSize = 12
@@ -56,19 +56,19 @@ public enum Epoll {
     }()
 
     /// A new epoll instance (close-on-exec), or -1 with errno set.
-    public static func create() -> Int32 { functions.create(Int32(O_CLOEXEC)) }
+    static func create() -> Int32 { functions.create(Int32(O_CLOEXEC)) }
 
     /// A new non-blocking, close-on-exec eventfd, or -1 with errno set.
-    public static func eventFD() -> Int32 { functions.eventfd(0, Int32(O_NONBLOCK) | Int32(O_CLOEXEC)) }
+    static func eventFD() -> Int32 { functions.eventfd(0, Int32(O_NONBLOCK) | Int32(O_CLOEXEC)) }
 
     /// `accept4` of a non-blocking, close-on-exec connection, or -1 with errno set.
-    public static func accept(_ listenFD: Int32) -> Int32 {
+    static func accept(_ listenFD: Int32) -> Int32 {
         functions.accept4(listenFD, nil, nil, Int32(O_NONBLOCK) | Int32(O_CLOEXEC))
     }
 
     /// `epoll_ctl`; the event data is the descriptor in the low 32 bits and `tag` in the high ones.
     @discardableResult
-    public static func control(_ epfd: Int32, _ op: Int32, _ fd: Int32, events: UInt32, tag: UInt32 = 0) -> Int32 {
+    static func control(_ epfd: Int32, _ op: Int32, _ fd: Int32, events: UInt32, tag: UInt32 = 0) -> Int32 {
         var raw: (UInt64, UInt64) = (0, 0)
         return withUnsafeMutableBytes(of: &raw) { p in
             p.storeBytes(of: events, toByteOffset: 0, as: UInt32.self)
@@ -79,19 +79,19 @@ public enum Epoll {
     }
 
     /// Room for `capacity` events.
-    public struct EventBuffer {
-        public let base: UnsafeMutableRawPointer
-        public let capacity: Int32
+    struct EventBuffer {
+        let base: UnsafeMutableRawPointer
+        let capacity: Int32
 
-        public init(capacity: Int32) {
+        init(capacity: Int32) {
             self.capacity = capacity
             base = UnsafeMutableRawPointer.allocate(byteCount: Int(capacity) * Epoll.eventSize, alignment: 8)
         }
 
-        public func deallocate() { base.deallocate() }
+        func deallocate() { base.deallocate() }
 
         /// The descriptor, tag and event bits of entry `i`.
-        public func event(_ i: Int) -> (fd: Int32, tag: UInt32, events: UInt32) {
+        func event(_ i: Int) -> (fd: Int32, tag: UInt32, events: UInt32) {
             let p = base + i * Epoll.eventSize
             let bits = p.loadUnaligned(as: UInt32.self)
             let data = (p + Epoll.dataOffset).loadUnaligned(as: UInt64.self)
@@ -100,7 +100,7 @@ public enum Epoll {
     }
 
     /// `epoll_wait`: the number of ready events, 0 on timeout, -1 on error.
-    public static func wait(_ epfd: Int32, _ buffer: EventBuffer, timeoutMs: Int32) -> Int32 {
+    static func wait(_ epfd: Int32, _ buffer: EventBuffer, timeoutMs: Int32) -> Int32 {
         functions.wait(epfd, buffer.base, buffer.capacity, timeoutMs)
     }
 }
