@@ -39,10 +39,15 @@ public enum MailConfigurationError: Error, Sendable, Equatable, CustomStringConv
 /// - `file:///path/to/folder` — `FileTransport`.
 ///
 /// SMTP parameters: `ca=/path/ca.pem` (trust only that CA file), `verify=false` (no certificate
-/// verification, for tests), `sessions=N` (1–64 parallel sessions), `timeout=S` (seconds per
+/// verification, for tests), `sessions=N` (1–64 parallel sessions, default 4), `timeout=S` (seconds per
 /// command, default 60), `connect_timeout=S` (default 10), `helo=name` (default `localhost`).
 /// User name and password are percent-decoded.
 public enum MailTransportConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// Sessions when the URL does not say: several messages on the wire at once (one session
+    /// sends one message at a time, four round trips each without PIPELINING), few enough for
+    /// providers' connection limits. `MAIL_CONCURRENCY` (default 8) shares them.
+    public static let defaultSessions = 4
+
     /// An SMTP server.
     case smtp(SMTPConfiguration)
     /// A folder receiving `.eml` files.
@@ -76,7 +81,8 @@ public enum MailTransportConfiguration: Sendable, Hashable, CustomStringConverti
             guard authority[slash...] == "/" else { throw .invalidPath }
             authority = authority[..<slash]
         }
-        var configuration = SMTPConfiguration(host: "", port: implicitTLS ? 465 : 25, implicitTLS: implicitTLS)
+        var configuration = SMTPConfiguration(
+            host: "", port: implicitTLS ? 465 : 25, implicitTLS: implicitTLS, sessions: defaultSessions)
         if let at = authority.lastIndex(of: "@") {
             let userInfo = authority[..<at]
             authority = authority[authority.index(after: at)...]

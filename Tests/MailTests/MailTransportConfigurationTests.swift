@@ -30,6 +30,8 @@ import Testing
         }
         #expect(plain.port == 25 && plain.startTLS == .opportunistic && plain.credentials == nil)
         #expect(plain.tls.verification == .systemTrustStore)
+        // Several sessions unless the URL says: one session sends one message at a time.
+        #expect(plain.sessions == 4)
         guard case .smtp(let implicit) = try MailTransportConfiguration.parse("smtps://[::1]/?verify=false") else {
             Issue.record("expected smtps")
             return
