@@ -81,12 +81,12 @@ public final class EventStore: Sendable {
     }
 
     /// The checkpoint of the newest event committed so far (`.start` when there is none): a
-    /// projection that reaches it has applied every event committed before the call.
+    /// projection that reaches it has applied every event committed before the call. (Ordered by
+    /// the xid8 column itself: the selected text would sort "977" after "1065".)
     public func newestCheckpoint() async throws -> Checkpoint {
         let rows = try await pool.execute(
             "SELECT tx_id::text, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1")
-        guard let r = rows.rows.first else { return .start }
-        return Checkpoint(transactionID: UInt64(r[0] ?? "0") ?? 0, position: r.int64(1) ?? 0)
+        return rows.rows.first.map { Checkpoint($0, at: 0) } ?? .start
     }
 
     /// A stream's events in version order.

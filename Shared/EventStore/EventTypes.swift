@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Postgres
 
 /// An event to append. Data and metadata are serialized once, by the caller.
 ///
@@ -138,6 +139,11 @@ public struct Checkpoint: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// The opaque text of a consistency token (`X-Consistency-Token`).
     public var description: String { "\(transactionID).\(position)" }
+
+    /// The checkpoint in columns `column` (`tx_id::text`) and `column + 1` (`position`) of a row.
+    public init(_ row: PostgresRow, at column: Int) {
+        self.init(transactionID: UInt64(row[column] ?? "0") ?? 0, position: row.int64(column + 1) ?? 0)
+    }
 
     /// Parses a consistency token; nil when it is not one.
     public init?(token: String) {

@@ -233,7 +233,7 @@ public final class ProjectionRunner: @unchecked Sendable {
         try c.execute(
             "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", [projection.name])
         let row = try c.execute("SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1", [projection.name])
-        return Checkpoint(transactionID: UInt64(row[0][0] ?? "0") ?? 0, position: row[0].int64(1) ?? 0)
+        return Checkpoint(row[0], at: 0)
     }
 }
 

@@ -203,29 +203,22 @@ public final class ServiceApp: Sendable {
     private func waitForStoredCheckpoint(_ projection: any Projection, _ token: Checkpoint, timeout: Duration)
         async throws -> Bool
     {
+        // One statement a poll: the stored checkpoint, and (for a projection of some types)
+        // whether none of its events lies between it and the token.
+        let types: PostgresArray? = projection.eventTypes.map { PostgresArray($0.sorted()) }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
             let row = try await store.pool.execute(
-                "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = $1", [projection.name])
-            if let r = row.rows.first {
-                let stored = Checkpoint(transactionID: UInt64(r[0] ?? "0") ?? 0, position: r.int64(1) ?? 0)
-                if stored >= token { return true }
-                if let types = projection.eventTypes {
-                    let between = try await store.pool.execute(
-                        """
-                        SELECT NOT EXISTS (
-                            SELECT 1 FROM events
-                             WHERE (tx_id, position) > ($1::xid8, $2::bigint) AND (tx_id, position) <= ($3::xid8, $4::bigint)
-                               AND type = ANY($5::text[]))
-                        """,
-                        [
-                            String(stored.transactionID), stored.position, String(token.transactionID), token.position,
-                            PostgresArray(types.sorted()),
-                        ])
-                    if between.rows.first?.bool(0) == true { return true }
-                }
-            }
+                """
+                SELECT c.tx_id::text, c.position, $4::text[] IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM events e
+                     WHERE (e.tx_id, e.position) > (c.tx_id, c.position) AND (e.tx_id, e.position) <= ($2::xid8, $3::bigint)
+                       AND e.type = ANY($4::text[]))
+                  FROM projection_checkpoints c WHERE c.name = $1
+                """,
+                [projection.name, String(token.transactionID), token.position, types])
+            if let r = row.rows.first, Checkpoint(r, at: 0) >= token || r.bool(2) == true { return true }
             try await Task.sleep(for: .milliseconds(10))
         }
         return false

@@ -37,7 +37,7 @@ public enum QueryRebuild {
             try await app.migrate(component: QueryService.name, migrations: QueryService.migrations)
             app.vault.forgetCachedKeys()
             let runners = QueryService.projections(app).map { app.store.runner(for: $0, batchSize: batchSize) }
-            let target = RebuildTarget(head: try await RebuildTarget.currentHead(app.store), runners: runners)
+            let target = RebuildTarget(head: try await app.store.newestCheckpoint(), runners: runners)
             let clock = ContinuousClock()
             let started = clock.now
             for r in runners {

@@ -65,12 +65,4 @@ struct RebuildTarget: Sendable {
         let last = runners.compactMap { ($0.projection as? any QueryProjection)?.activity.lastApplied }.max() ?? requestedAt
         return max(last.timeIntervalSince(requestedAt), 0.000_001)
     }
-
-    /// The newest event in the table (its checkpoint), `.start` when there is none. (Ordered by
-    /// the xid8 column itself: the selected text would sort "977" after "1065".)
-    static func currentHead(_ store: EventStore) async throws -> Checkpoint {
-        try await store.pool.execute(
-            "SELECT e.tx_id::text, e.position FROM events e ORDER BY e.tx_id DESC, e.position DESC LIMIT 1"
-        ).rows.first.map { Checkpoint(transactionID: UInt64($0[0] ?? "0") ?? 0, position: $0.int64(1) ?? 0) } ?? .start
-    }
 }

@@ -34,7 +34,7 @@ struct AdminRoutes {
     func rebuild(_ request: HTTPRequest, _ context: RequestContext) async throws -> HTTPResponse {
         try requireOperator(context)
         let runners = app.projectionRunners
-        let target = RebuildTarget(head: try await RebuildTarget.currentHead(app.store), runners: runners)
+        let target = RebuildTarget(head: try await app.store.newestCheckpoint(), runners: runners)
         tracker.start(target, baseline: runners.map(\.progress.appliedEvents))
         app.vault.forgetCachedKeys()
         for r in runners { r.requestRebuild() }
