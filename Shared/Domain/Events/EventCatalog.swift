@@ -62,7 +62,12 @@ public enum EventCatalog {
     /// index lands at its right edge instead of on the leaf of one of many customers.
     public static func trackedEventStream(eventID: UUID) -> String { eventID.hexText(dashed: false, prefix: "tracked-") }
     /// The stream of a message.
-    public static func messageStream(messageHex: String) -> String { "message-" + messageHex }
+    public static func messageStream(messageHex: String) -> String { messageStreamPrefix + messageHex }
+    /// The message hex of a message stream's name; nil for any other stream.
+    public static func messageHex(ofStream stream: String) -> Substring? {
+        stream.hasPrefix(messageStreamPrefix) ? stream.dropFirst(messageStreamPrefix.count) : nil
+    }
+    private static let messageStreamPrefix = "message-"
     /// The audit stream.
     public static let auditStream = "audit"
 }

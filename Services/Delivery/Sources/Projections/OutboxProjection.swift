@@ -11,9 +11,9 @@ final class OutboxProjection: Projection {
     func apply(_ events: [RecordedEvent], on connection: PostgresConnection) throws {
         var moves: [OutboxMove] = []
         var due = false
-        for e in events where e.stream.hasPrefix("message-") {
-            let hex = String(e.stream.dropFirst("message-".count))
-            moves.append(OutboxMove(tenant: e.tenant, messageHex: hex, version: e.version, type: e.type, data: e.data))
+        for e in events {
+            guard let hex = EventCatalog.messageHex(ofStream: e.stream) else { continue }
+            moves.append(OutboxMove(tenant: e.tenant, messageHex: String(hex), version: e.version, type: e.type, data: e.data))
             if OutboxTransitions.isRequest(e.type) || e.type == EventCatalog.messageResendRequested { due = true }
         }
         try OutboxTransitions.apply(moves, on: connection)

@@ -42,21 +42,18 @@ enum OutboxTransitions {
         let layers = layers(withoutOverwritten(moves))
         guard !layers.isEmpty else { return }
         func run() throws {
-            var planned = false
+            // Any non-request is an UPDATE, which joins its batch to the outbox: probe the
+            // primary key for each row, whatever the table's size or statistics. With hash joins
+            // allowed the planner scans the whole table for every batch while it is small or not
+            // yet analyzed (a young table), a cost that grows with the table (measured: two
+            // thirds of the UPDATE's time by the end of a 10,000-message run). Until the end of
+            // this transaction only.
+            if moves.contains(where: { !isRequest($0.type) }) {
+                try c.execute("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")
+            }
             for layer in layers {
                 try insert(layer.filter { isRequest($0.type) }, c)
-                let changes = layer.compactMap { m in change(m).map { (m, $0) } }
-                if !changes.isEmpty && !planned {
-                    // The UPDATE joins its batch to the outbox: probe the primary key for each
-                    // row, whatever the table's size or statistics. With hash joins allowed the
-                    // planner scans the whole table for every batch while it is small or not yet
-                    // analyzed (a young table), a cost that grows with the table (measured: two
-                    // thirds of the UPDATE's time by the end of a 10,000-message run). Until the
-                    // end of this transaction only.
-                    try c.execute("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")
-                    planned = true
-                }
-                try update(changes, c)
+                try update(layer.compactMap { m in change(m).map { (m, $0) } }, c)
             }
         }
         if c.isInTransaction { try run() } else { try c.transaction { try run() } }

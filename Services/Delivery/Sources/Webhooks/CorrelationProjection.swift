@@ -100,8 +100,7 @@ final class CorrelationProjection: Projection {
             if logID.hasPrefix("log_"), isLowercaseHex32(logID.utf8.dropFirst(4)) { return String(logID.dropFirst(4)) }
             if let hex = CorrelationKeys.hex(ofLogID: logID) { return hex }
         }
-        guard event.stream.hasPrefix("message-") else { return nil }
-        let streamHex = event.stream.dropFirst("message-".count)
+        guard let streamHex = EventCatalog.messageHex(ofStream: event.stream) else { return nil }
         if isLowercaseHex32(streamHex.utf8) { return String(streamHex) }
         return CorrelationKeys.hex(ofLogID: String(streamHex))
     }

@@ -86,16 +86,18 @@ struct MessageSender: Sendable {
     private func queue(_ batch: [DueMessage]) async -> [Claimed] {
         let metadata = self.metadata
         let store = app.store
-        let claimable = batch.indices.filter { MessageIdentity(parsing: batch[$0].messageHex) != nil }
-        func queued(_ due: DueMessage, at version: Int64) -> [StreamAppend] {
-            let message = MessageIdentity(parsing: due.messageHex)!  // only claimable ones
+        // Each message's identity, parsed once; a row that names none is never claimed.
+        let messages = batch.map { MessageIdentity(parsing: $0.messageHex) }
+        let claimable = batch.indices.filter { messages[$0] != nil }
+        func queued(_ index: Int, at version: Int64) -> [StreamAppend] {
+            let due = batch[index]
             let event = NewEvent(
-                type: EventCatalog.messageQueued, data: MessageEvents.base(message, .queued), metadata: metadata)
+                type: EventCatalog.messageQueued, data: MessageEvents.base(messages[index]!, .queued), metadata: metadata)
             return [StreamAppend(
                 tenant: due.tenant, stream: EventCatalog.messageStream(messageHex: due.messageHex),
                 expected: .exact(version), events: [event])]
         }
-        let appended = await store.appendEach(claimable.map { queued(batch[$0], at: batch[$0].version) })
+        let appended = await store.appendEach(claimable.map { queued($0, at: batch[$0].version) })
         var results: [Int: Int64] = [:]
         var movedOn: [(index: Int, actual: Int64)] = []
         for (index, result) in zip(claimable, appended) {
@@ -113,14 +115,14 @@ struct MessageSender: Sendable {
             let due = batch[index]
             let stream = EventCatalog.messageStream(messageHex: due.messageHex)
             guard await Self.endsInAbandonedClaim(store, tenant: due.tenant, stream: stream, at: actual),
-                let r = try? await store.append(queued(due, at: actual))
+                let r = try? await store.append(queued(index, at: actual))
             else { continue }
             results[index] = r.streams.first?.lastVersion ?? actual + 1
         }
         var claimed: [Claimed] = []
         var stale: [DueMessage] = []
         for (index, due) in batch.enumerated() {
-            if let version = results[index], let message = MessageIdentity(parsing: due.messageHex) {
+            if let version = results[index], let message = messages[index] {
                 claimed.append(Claimed(due: due, message: message, version: version))
             } else {
                 stale.append(due)

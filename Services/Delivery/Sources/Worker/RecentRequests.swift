@@ -1,3 +1,4 @@
+import Domain
 import EventStore
 import Synchronization
 
@@ -34,9 +35,8 @@ final class RecentRequests: Sendable {
         guard isCollecting else { return }
         events.withLock { events in
             for a in appends where events.count < capacity {
-                guard let event = a.events.first, a.stream.hasPrefix("message-") else { continue }
-                let hex = String(a.stream.dropFirst("message-".count))
-                events[DueMessage.key(tenant: a.tenant, messageHex: hex)] = event
+                guard let event = a.events.first, let hex = EventCatalog.messageHex(ofStream: a.stream) else { continue }
+                events[DueMessage.key(tenant: a.tenant, messageHex: String(hex))] = event
             }
         }
     }

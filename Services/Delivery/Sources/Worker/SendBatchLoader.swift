@@ -60,8 +60,8 @@ struct SendBatchLoader: Sendable {
              PostgresArray([EventCatalog.messageRequested, EventCatalog.messageTriggered])])
         for r in rows.rows {
             let tenant = r[0] ?? ""
-            let hex = String((r[1] ?? "").dropFirst("message-".count))
-            requests[DueMessage.key(tenant: tenant, messageHex: hex)] = (
+            guard let hex = EventCatalog.messageHex(ofStream: r[1] ?? "") else { continue }
+            requests[DueMessage.key(tenant: tenant, messageHex: String(hex))] = (
                 tenant, try JSON.parse(Array((r[2] ?? "null").utf8)), try JSON.parse(Array((r[3] ?? "null").utf8))
             )
         }
