@@ -5,16 +5,8 @@ import JSON
 import Postgres
 
 /// Keeps `webhook_correlation` (which log each of our message ids, Message-ID headers and
-/// provider message ids names) from the outcomes of send attempts (`message.sent`,
-/// `message.failed_to_send`, `message.dropped`), and `webhook_pending` from `webhook.unmatched`.
-///
-/// A log gets its row when a send attempt ends, not when it is requested: only a message handed
-/// to a provider can be named by a provider's webhook, and one row written once with every key
-/// costs half of a row written at the request and updated at the send (an UPDATE here is a new
-/// row version and an entry in each index). Failures and drops count too, since a provider may
-/// have taken a message whose reply never reached us. A webhook that comes before the outcome is
-/// committed (a fast provider) waits in `webhook_pending` and is attached when the row appears,
-/// after the `sent` event. Whenever a log and a pending event meet, in
+/// provider message ids names) from `message.requested`, `message.triggered` and `message.sent`,
+/// and `webhook_pending` from `webhook.unmatched`. Whenever a log and a pending event meet, in
 /// whichever order they were committed, the pending row gets the log's `message_hex`: the
 /// ``PendingEventAttacher`` then appends it to the log's stream.
 final class CorrelationProjection: Projection {
@@ -22,7 +14,7 @@ final class CorrelationProjection: Projection {
     let name = CorrelationProjection.projectionName
 
     static let messageTypes: Set<String> = [
-        EventCatalog.messageSent, EventCatalog.messageFailedToSend, EventCatalog.messageDropped,
+        EventCatalog.messageRequested, EventCatalog.messageTriggered, EventCatalog.messageSent,
     ]
 
     /// One log's keys merged over the batch's message events (a later non-nil key wins, as the
