@@ -81,11 +81,13 @@ public final class EventStore: Sendable {
     }
 
     /// The checkpoint of the newest event committed so far (`.start` when there is none): a
-    /// projection that reaches it has applied every event committed before the call. (Ordered by
-    /// the xid8 column itself: the selected text would sort "977" after "1065".)
+    /// projection that reaches it has applied every event committed before the call.
+    ///
+    /// The ORDER BY names `events.tx_id`: a bare `tx_id` would mean the output column
+    /// `tx_id::text` (an output column's name wins in ORDER BY), which sorts "993" after "1026".
     public func newestCheckpoint() async throws -> Checkpoint {
         let rows = try await pool.execute(
-            "SELECT tx_id::text, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1")
+            "SELECT tx_id::text, position FROM events ORDER BY events.tx_id DESC, events.position DESC LIMIT 1")
         return rows.rows.first.map { Checkpoint($0, at: 0) } ?? .start
     }
 
