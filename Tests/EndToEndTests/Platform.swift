@@ -18,6 +18,8 @@ struct Platform {
     let delivery: ServiceApp
     let query: ServiceApp
     let smtp: SMTPFixture
+    /// The webhook configuration file written for this platform (removed by `stop`).
+    let webhooksPath: String
 
     /// Signs SendGrid webhook bodies; its public key is configured for site1.
     static let sendGridKey = ECDSAP256.PrivateKey.generate()
@@ -40,7 +42,8 @@ struct Platform {
                 "MAIL_FROM_DOMAIN": fromDomain, "WEBHOOKS_CONFIG": webhooksPath,
             ]), port: 0)
         let query = try await QueryService.start(configuration: try configuration(), port: 0)
-        return Platform(databaseURL: url, ingest: ingest, delivery: delivery, query: query, smtp: smtp)
+        return Platform(
+            databaseURL: url, ingest: ingest, delivery: delivery, query: query, smtp: smtp, webhooksPath: webhooksPath)
     }
 
     func stop() async {
@@ -48,6 +51,7 @@ struct Platform {
         await delivery.shutdown()
         await ingest.shutdown()
         smtp.stop()
+        try? FileManager.default.removeItem(atPath: webhooksPath)
     }
 
     var writer: TestHTTPClient { TestHTTPClient(port: ingest.port, basicAuth: ("site1", "key1")) }

@@ -92,6 +92,7 @@ struct TriggerDeliveryTests {
     func suppressionCancelsPendingDripSteps() async throws {
         let config: JSON = ["site1": ["sendgrid": ["public_key": .string(WebhookTestKeys.sendGrid.publicKeyDERBase64)]]]
         let path = try WebhookHarness.writeTemporary(config.bytes)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let h = try await DeliveryHarness.start(extra: ["WEBHOOKS_CONFIG": path])
         do {
             let templateID = try await h.createTemplate(subject: "Step", html: "<p>step</p>")

@@ -126,6 +126,7 @@ import Testing
             #"{"site1": {"ses": {"topic_arns": []}}}"#, #"{"site1": {"sendmail": {}}}"#]
         {
             let path = try WebhookHarness.writeTemporary(Array(text.utf8))
+            defer { try? FileManager.default.removeItem(atPath: path) }
             await #expect(throws: ConfigurationError.self) {
                 let app = try await WebhookTestService.start(
                     configuration: try TestServices.configuration(extra: ["WEBHOOKS_CONFIG": path]), port: 0)

@@ -85,6 +85,8 @@ struct WebhookHarness {
     let app: ServiceApp
     let sns: FakeSNSHost
     let client: TestHTTPClient
+    /// The webhook configuration file (removed by `stop`).
+    let configurationPath: String
 
     /// site1 has every provider; site2 only Mailgun.
     static func start(databaseURL: String? = nil) async throws -> WebhookHarness {
@@ -103,14 +105,17 @@ struct WebhookHarness {
             configuration: try TestServices.configuration(databaseURL: databaseURL, extra: [
                 "WEBHOOKS_CONFIG": path, "SNS_CERT_URL_PREFIXES": sns.base,
             ]), port: 0)
-        return WebhookHarness(app: app, sns: sns, client: TestHTTPClient(port: app.port))
+        return WebhookHarness(app: app, sns: sns, client: TestHTTPClient(port: app.port), configurationPath: path)
     }
 
     func stop() async {
         await app.shutdown()
         await sns.server.shutdown()
+        try? FileManager.default.removeItem(atPath: configurationPath)
     }
 
+    /// Writes `bytes` to a new file in the temporary directory and returns its path; the caller
+    /// removes it.
     static func writeTemporary(_ bytes: [UInt8]) throws -> String {
         let path = NSTemporaryDirectory() + "webhooks-\(UUID().uuidString).json"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
