@@ -66,6 +66,7 @@ final class SharedEventReads: Sendable {
         /// The union of the registered projections' types; nil once one wants every type.
         var types: Set<String>? = []
         var claimed = 0
+        var claimedEmpty = 0
     }
 
     /// How many recent batches are kept. Runners that fall further behind read on their own.
@@ -89,6 +90,9 @@ final class SharedEventReads: Sendable {
     /// Batches claimed (and so read) since start: for tests and metrics.
     var readsClaimed: Int { state.withLock { $0.claimed } }
 
+    /// Of those, the runners' own reads that found nothing (a caught-up runner's polls): for tests.
+    var emptyReadsClaimed: Int { state.withLock { $0.claimedEmpty } }
+
     /// Up to `limit` events after `checkpoint`: the batch another runner read, is reading or
     /// prefetched, or else a read of the caller's own on `connection`. Another runner's read that
     /// found nothing may predate the commit that woke the caller, so that one is read again.
@@ -96,7 +100,9 @@ final class SharedEventReads: Sendable {
         while true {
             let (batch, isNew) = batch(after: checkpoint, limit: limit)
             if isNew {
-                batch.finish(Result { try EventReader.read(after: checkpoint, limit: limit, types: types, on: connection) })
+                let read = Result { try EventReader.read(after: checkpoint, limit: limit, types: types, on: connection) }
+                if case .success(let events) = read, events.isEmpty { state.withLock { $0.claimedEmpty += 1 } }
+                batch.finish(read)
             }
             let events = try batch.events()
             // An empty batch is never shared again, so the next round reads.

@@ -75,9 +75,12 @@ import Testing
                 "SELECT count(*), count(DISTINCT event_id) FROM applied WHERE projection = $1", [p.name])
             #expect(r[0].int(0) == 200 && r[0].int(1) == 200)
         }
-        // Alone, each runner would read its 20 batches and one empty one: 84 reads (about 26
-        // when shared; a runner that falls more than `capacity` batches behind reads alone).
-        #expect(store.reads.readsClaimed < 50)
+        // Alone, each runner would read its 20 batches: 80 reads that find events (about 22 when
+        // shared; a runner that falls more than `capacity` batches behind reads alone). Reads
+        // that find nothing are the caught-up runners' polls, more of them the slower the
+        // machine, so they are not counted.
+        let withEvents = store.reads.readsClaimed - store.reads.emptyReadsClaimed
+        #expect(withEvents < 40, "\(withEvents) reads found events")
         for r in runners { r.stop() }
         store.shutdown()
     }
