@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // The event-sourced backend of a transactional email platform.
-// No package dependencies: the toolchain plus libpq and libcrypto/libssl from Debian.
+// No package dependencies: the toolchain plus libpq and libcrypto/libssl from Debian (and a
+// header of inline wrappers for Linux system calls glibc does not wrap).
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -23,11 +24,14 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", path: "Shared/CCrypto", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        // Fixed-signature wrappers for Linux system calls glibc does not wrap (header only).
+        .systemLibrary(name: "CSystemCalls", path: "Shared/CSystemCalls"),
 
         // MARK: Shared libraries (one job each; see Shared/README.md)
         .target(name: "JSON", path: "Shared/JSON", swiftSettings: swiftSettings, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "UUIDText", path: "Shared/UUIDText", swiftSettings: swiftSettings),
-        .target(name: "ThreadSupport", path: "Shared/ThreadSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "ThreadSupport", dependencies: ["CSystemCalls"], path: "Shared/ThreadSupport", swiftSettings: swiftSettings),
         .target(name: "Crypto", dependencies: ["CCrypto"], path: "Shared/Crypto", swiftSettings: swiftSettings),
         .target(name: "Postgres", dependencies: ["CLibPQ", "UUIDText", "ThreadSupport"], path: "Shared/Postgres", swiftSettings: swiftSettings),
         .target(
@@ -41,7 +45,8 @@ let package = Package(
         .target(
             name: "Webhooks", dependencies: ["Crypto", "JSON", "Domain"], path: "Shared/Webhooks",
             swiftSettings: swiftSettings),
-        .target(name: "Mail", dependencies: ["CCrypto", "Crypto"], path: "Shared/Mail", swiftSettings: swiftSettings),
+        .target(
+            name: "Mail", dependencies: ["CCrypto", "Crypto", "ThreadSupport"], path: "Shared/Mail", swiftSettings: swiftSettings),
         .target(
             name: "Service",
             dependencies: ["HTTP", "EventStore", "Postgres", "JSON", "Crypto", "Domain", "Privacy"],

@@ -171,6 +171,34 @@ func event(_ type: String = "thing_happened", _ data: JSON = ["n": 1], id: UUID 
         #expect(name == "delivery_outbox")  // the last 15 bytes
     }
 
+    /// The calling thread's scheduling slice in nanoseconds, as /proc shows it (Linux 6.12 and
+    /// later; nil before).
+    static func currentSlice() -> Int? {
+        let text = (try? String(contentsOfFile: "/proc/thread-self/sched", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("se.slice") }
+        return line.flatMap { $0.split(separator: ":").last }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// `preferShortSchedulingSlices` sets the calling thread's slice, once per thread, and
+    /// leaves other threads alone.
+    @Test(.enabled(if: currentSlice() != nil, "the kernel shows no scheduling slice"))
+    func aThreadCanAskForShortSchedulingSlices() async throws {
+        let (before, after) = await withCheckedContinuation { (continuation: CheckedContinuation<(Int?, Int?), Never>) in
+            Thread {
+                let before = Self.currentSlice()
+                preferShortSchedulingSlices(nanoseconds: 200_000)
+                preferShortSchedulingSlices(nanoseconds: 300_000)  // once per thread: ignored
+                continuation.resume(returning: (before, Self.currentSlice()))
+            }.start()
+        }
+        #expect(before != 200_000)
+        #expect(after == 200_000)
+        let untouched = await withCheckedContinuation { (continuation: CheckedContinuation<Int?, Never>) in
+            Thread { continuation.resume(returning: Self.currentSlice()) }.start()
+        }
+        #expect(untouched == before)
+    }
+
     @Test func concurrentExpectedVersionAppendsLetExactlyOneWin() async throws {
         let store = try await makeStore(committers: 2)
         defer { store.shutdown() }
