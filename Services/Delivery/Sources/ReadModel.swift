@@ -57,17 +57,6 @@ struct SuppressionRecord: Sendable {
     var created: Int64
 }
 
-/// A row of the outbox.
-struct OutboxRecord: Sendable {
-    var messageHex: String
-    var state: String
-    var attempts: Int
-    var version: Int64
-    var templateName: String
-    var versionName: String
-    var locale: String
-}
-
 /// Queries over delivery's read tables, always scoped by tenant.
 struct DeliveryReadModel: Sendable {
     let pool: PostgresPool
@@ -171,17 +160,5 @@ struct DeliveryReadModel: Sendable {
             SuppressionRecord(
                 addressSubject: r[0] ?? "", address: r[1], reason: r[2] ?? "", source: r[3] ?? "", created: r.int64(4) ?? 0)
         }
-    }
-
-    func outbox(tenant: String, messageHex: String) async throws -> OutboxRecord? {
-        let rows = try await pool.execute(
-            """
-            SELECT message_hex, state, attempts, version, template_name, version_name, locale FROM delivery_outbox
-            WHERE tenant = $1 AND message_hex = $2
-            """, [tenant, messageHex])
-        guard let r = rows.rows.first else { return nil }
-        return OutboxRecord(
-            messageHex: r[0] ?? "", state: r[1] ?? "", attempts: r.int(2) ?? 0, version: r.int64(3) ?? 0,
-            templateName: r[4] ?? "", versionName: r[5] ?? "", locale: r[6] ?? "")
     }
 }
