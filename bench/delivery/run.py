@@ -155,8 +155,9 @@ def tree_cpu(pid):
 class Sink:
     """`fast`: bench/delivery/fastsink.py (plain asyncio, N processes); `aiosmtpd`: sink.py."""
 
-    def __init__(self, workdir, kind="fast", processes=1, delay_ms=0, cpu=None):
-        """`cpu`: the CPU the sink runs on alone (--pin), or None."""
+    def __init__(self, workdir, kind="fast", processes=1, delay_ms=0, cpu=None, cpu_quota=None):
+        """`cpu`: the CPU the sink runs on alone (--pin), or None. `cpu_quota`: the share of one CPU
+        the sink may use (a CPU cgroup), or None."""
         self.kind = kind
         self.port = free_port()
         self.count_file = os.path.join(workdir, "sink-count")
@@ -171,6 +172,7 @@ class Sink:
                 command += ["--delay-ms", str(delay_ms)]
         pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=pin)
+        self.cgroup = limit_cpu(self.proc.pid, cpu_quota) if cpu_quota else None
         wait_port(self.port)
 
     def cpu(self):
@@ -203,6 +205,32 @@ class Sink:
     def stop(self):
         self.proc.stdin.close()
         self.proc.wait(timeout=10)
+        if self.cgroup:
+            os.rmdir(self.cgroup)
+
+
+def limit_cpu(pid, share):
+    """Puts `pid` (a sink with no children yet) in a new CPU cgroup limited to `share` of one CPU;
+    returns the cgroup's directory. cgroup v1 (`cpu.cfs_quota_us`) or v2 (`cpu.max`); needs root."""
+    period, quota = 100000, int(share * 100000)
+    name = "delivery-bench-sink-%d" % pid
+    if os.path.exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"):
+        directory, files = "/sys/fs/cgroup/cpu/" + name, {"cpu.cfs_period_us": period, "cpu.cfs_quota_us": quota}
+    else:
+        root = "/sys/fs/cgroup"
+        with open(os.path.join(root, "cgroup.controllers")) as f:
+            if "cpu" not in f.read().split():
+                raise SystemExit("--sink-cpu-quota: no CPU cgroup controller here")
+        with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
+            f.write("+cpu")
+        directory, files = os.path.join(root, name), {"cpu.max": "%d %d" % (quota, period)}
+    os.mkdir(directory)
+    for file, value in files.items():
+        with open(os.path.join(directory, file), "w") as f:
+            f.write(str(value))
+    with open(os.path.join(directory, "cgroup.procs"), "w") as f:
+        f.write(str(pid))
+    return directory
 
 
 def blast_raw(args):
@@ -305,6 +333,9 @@ def main():
     parser.add_argument("--sink-processes", type=int, default=1, help="processes of the fast sink")
     parser.add_argument("--sink-delay-ms", type=float, default=0,
                         help="aiosmtpd sink only: ms before each message's 250 (a provider's latency)")
+    parser.add_argument("--sink-cpu-quota", type=float,
+                        help="limit the sink to this share of one CPU (a CPU cgroup; needs root): a sink slower "
+                             "than delivery, to see whether the end-to-end rate then follows the sink's ceiling")
     parser.add_argument("--pin", action="store_true",
                         help="give the sink the last CPU to itself and run everything else (delivery, PostgreSQL, "
                              "the HTTP and ceiling clients) on the others, as if the provider were another machine")
@@ -328,7 +359,7 @@ def main():
     database = os.environ.get("DATABASE_URL")
     if not database:
         database, stop_pg, postmaster = start_postgres(workdir)
-    sink = Sink(workdir, args.sink, args.sink_processes, args.sink_delay_ms, sink_cpu)
+    sink = Sink(workdir, args.sink, args.sink_processes, args.sink_delay_ms, sink_cpu, args.sink_cpu_quota)
     service = None
     try:
         ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)
