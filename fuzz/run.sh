@@ -3,7 +3,8 @@
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]     targets: http-parser form json (default: all)
 #
-# The Shared/JSON, Shared/ThreadSupport and Shared/HTTP sources are compiled straight with swiftc (not SwiftPM) with
+# The Shared/JSON, Shared/ThreadSupport and Shared/HTTP sources are compiled straight with swiftc (not SwiftPM; the
+# header-only Shared/CSystemCalls module is found through -I) with
 # -sanitize=fuzzer,address into .build-fuzz/; a build is reused while no source changed.
 # New inputs the fuzzer finds go to .build-fuzz/corpus/<target>/ (the checked-in seeds in
 # fuzz/corpus/<target>/ are only read). Crash, leak and timeout reproducers are written to
@@ -40,14 +41,14 @@ build_module() {  # name, sources..., deps via -I
     # shellcheck disable=SC2086
     if stale "$object" "$@" "$root/fuzz/run.sh" ${extra_deps:-}; then
         echo "==> compiling module $name"
-        "$swiftc" "${flags[@]}" -module-name "$name" -wmo -I "$out/modules" \
+        "$swiftc" "${flags[@]}" -module-name "$name" -wmo -I "$out/modules" -I "$root/Shared/CSystemCalls" \
             -emit-module -emit-module-path "$out/modules/$name.swiftmodule" \
             -c -o "$object" "$@"
     fi
 }
 
 build_module JSON "$root"/Shared/JSON/*.swift
-build_module ThreadSupport "$root"/Shared/ThreadSupport/*.swift
+extra_deps="$root/Shared/CSystemCalls/shim.h" build_module ThreadSupport "$root"/Shared/ThreadSupport/*.swift
 extra_deps="$out/modules/JSON.o $out/modules/ThreadSupport.o" build_module HTTP "$root"/Shared/HTTP/*.swift
 
 harness() {
@@ -64,7 +65,7 @@ for t in "${targets[@]}"; do
     bin="$out/bin/$t"
     if stale "$bin" "$src" "$out/modules/JSON.o" "$out/modules/ThreadSupport.o" "$out/modules/HTTP.o"; then
         echo "==> linking $t"
-        "$swiftc" "${flags[@]}" -module-name "Fuzz_${t//-/_}" -I "$out/modules" \
+        "$swiftc" "${flags[@]}" -module-name "Fuzz_${t//-/_}" -I "$out/modules" -I "$root/Shared/CSystemCalls" \
             "$src" "$out/modules/JSON.o" "$out/modules/ThreadSupport.o" "$out/modules/HTTP.o" -o "$bin"
     fi
 done
