@@ -26,7 +26,7 @@ public final class SMTPTransport: MailTransport {
                 // A session thread wakes for each reply and sends the next command at once:
                 // short slices let it run soon after waking on a CPU busy with other work, so
                 // the server is not left waiting for the next command (a sink on its own CPU was
-                // kept busier: share of its ceiling 0.79 → 0.84, bench/RESULTS.md).
+                // kept busier: share of its ceiling 0.785 → 0.84, bench/RESULTS.md).
                 preferShortSchedulingSlices()
                 let result = self.client.withLock { body($0) }
                 self.inFlight.subtract(1, ordering: .relaxed)

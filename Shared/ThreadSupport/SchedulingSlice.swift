@@ -2,6 +2,8 @@ import CSystemCalls
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Where the calling thread has asked for short scheduling slices already (a thread-specific
@@ -17,7 +19,8 @@ private let shortSliceKey: pthread_key_t = {
 /// and block again: the SMTP sessions, woken by each reply from the server. On a busy CPU
 /// (Linux 6.12 or later) such a thread then runs soon after it wakes instead of after the
 /// running threads' longer slices, so a provider's connection waits less for its next command.
-/// Does nothing where the kernel ignores or refuses it.
+/// Does nothing where the kernel ignores or refuses it. A dispatch pool thread keeps the setting
+/// for whatever it runs later (in delivery: event prefetches and timers, short work as well).
 public func preferShortSchedulingSlices(nanoseconds: UInt64 = 100_000) {
     guard pthread_getspecific(shortSliceKey) == nil else { return }
     _ = csystemcalls_set_current_thread_slice(nanoseconds)
