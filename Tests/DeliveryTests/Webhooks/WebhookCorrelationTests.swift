@@ -82,6 +82,33 @@ import Testing
         await h.stop()
     }
 
+    /// A webhook that names the log by its id or by our Message-ID is matched from the event
+    /// table, so it is attached at once even while the correlation projection is held back (as
+    /// in the test above) and has seen nothing of the log.
+    @Test(arguments: ["log id", "Message-ID"])
+    func aWebhookNamingTheLogIsAttachedWithoutWaitingForTheProjection(key: String) async throws {
+        let h = try await WebhookHarness.start()
+        let holder = try PostgresConnection(url: h.app.configuration.databaseURL)
+        defer { holder.close() }
+        try holder.execute("BEGIN")
+        _ = try holder.execute("SELECT pg_current_xact_id()")
+
+        let message = try await h.seedLog(waitForCorrelation: false)
+        let event =
+            key == "log id"
+            ? ProviderPayloads.sendGridEvent("delivered", logID: message.logID)
+            : ProviderPayloads.sendGridEvent("delivered", smtpID: "<\(message.logID)@mail.test>")
+        // Matching through the projection would wait for it (2 s), find nothing and keep the
+        // event as unmatched: the projection cannot move while the holder's transaction is open.
+        let r = try await h.postSendGrid(JSON.array([event]).bytes)
+        try holder.execute("ROLLBACK")
+        #expect(r.status == 200)
+        #expect(r.json["attached"]?.intValue == 1)
+        #expect(r.json["unmatched"]?.intValue == 0)
+        #expect(try await h.providerEvents(message).count == 1)
+        await h.stop()
+    }
+
     @Test func pendingEventsSurviveARestart() async throws {
         let database = try TestPostgres.makeDatabase()
         let first = try await WebhookHarness.start(databaseURL: database)

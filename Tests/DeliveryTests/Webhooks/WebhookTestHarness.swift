@@ -1,5 +1,5 @@
 import Crypto
-import DeliveryService
+@testable import DeliveryService
 import Domain
 import EventStore
 import Foundation
@@ -165,13 +165,11 @@ struct WebhookHarness {
             if let providerMessageID { data["provider_message_id"] = .string(providerMessageID) }
             events.append(NewEvent(type: EventCatalog.messageSent, data: .object(data), metadata: ["actor": .string(tenant)]))
         }
-        try await app.store.append(
+        let appended = try await app.store.append(
             StreamAppend(tenant: tenant, stream: EventCatalog.messageStream(messageHex: message.hex), events: events))
         guard waitForCorrelation else { return message }
-        let seen = try await eventually {
-            try await count("SELECT count(*) FROM webhook_correlation WHERE tenant = $1 AND message_hex = $2", [tenant, message.hex])
-                == 1
-        }
+        let seen = try await app.waitForProjection(
+            named: CorrelationProjection.projectionName, toReach: appended.checkpoint, timeout: .seconds(20))
         #expect(seen, "the correlation projection saw the log")
         return message
     }

@@ -1,7 +1,13 @@
+import Domain
 import Foundation
 import Postgres
 
-/// Reads `webhook_correlation`: the logs that any of the given keys could name, for one tenant.
+/// Finds the logs that any of the given keys could name, for one tenant.
+///
+/// A log's own id and the hex inside our `Message-ID` (`log_<hex>@host`) name its stream, which
+/// the event table holds from the moment the message was requested: they are looked up there,
+/// so matching them never waits for a projection. The provider's message id is known only from
+/// the `sent` event; `webhook_correlation` keeps those (one row per log that has one).
 enum CorrelationLookup {
     /// Candidate logs for `keys` (one query, whatever the number of keys).
     static func candidates(tenant: String, keys: [CorrelationKeys], on connection: PostgresConnection) throws
@@ -11,16 +17,29 @@ enum CorrelationLookup {
         let headers = Array(Set(keys.compactMap(\.messageIDHeader)))
         let providerIDs = Array(Set(keys.compactMap(\.providerMessageID)))
         guard !hexes.isEmpty || !headers.isEmpty || !providerIDs.isEmpty else { return [] }
+        // Rows written before the provider-id-only rows (a row for every requested log) still
+        // match by hex and header through the first half.
         let rows = try connection.execute(
             """
-            SELECT message_hex, log_id, message_id_header, provider_message_id FROM webhook_correlation
+            SELECT message_hex, log_id, message_id_header, provider_message_id, false FROM webhook_correlation
              WHERE tenant = $1
                AND (message_hex = ANY($2::text[]) OR message_id_header = ANY($3::text[])
                     OR provider_message_id = ANY($4::text[]))
+            UNION ALL
+            SELECT stream, NULL, NULL, NULL, true FROM events
+             WHERE tenant = $1 AND stream = ANY($5::text[]) AND version = 1
             """,
-            [tenant, PostgresArray(hexes), PostgresArray(headers), PostgresArray(providerIDs)])
-        return rows.rows.map {
-            CorrelatedLog(messageHex: $0[0] ?? "", logID: $0[1] ?? "", messageIDHeader: $0[2], providerMessageID: $0[3])
+            [
+                tenant, PostgresArray(hexes), PostgresArray(headers), PostgresArray(providerIDs),
+                PostgresArray(hexes.map { EventCatalog.messageStream(messageHex: $0) }),
+            ])
+        return rows.rows.compactMap { row in
+            if row.bool(4) == true {
+                guard let hex = row[0].flatMap(EventCatalog.messageHex(ofStream:)) else { return nil }
+                let messageHex = String(hex)
+                return CorrelatedLog(messageHex: messageHex, logID: "log_" + messageHex, messageIDHeader: nil, providerMessageID: nil)
+            }
+            return CorrelatedLog(messageHex: row[0] ?? "", logID: row[1] ?? "", messageIDHeader: row[2], providerMessageID: row[3])
         }
     }
 }

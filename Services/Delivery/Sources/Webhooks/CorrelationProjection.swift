@@ -4,11 +4,16 @@ import Foundation
 import JSON
 import Postgres
 
-/// Keeps `webhook_correlation` (which log each of our message ids, Message-ID headers and
-/// provider message ids names) from `message.requested`, `message.triggered` and `message.sent`,
+/// Keeps `webhook_correlation` (which log each provider message id names) from `message.sent`,
 /// and `webhook_pending` from `webhook.unmatched`. Whenever a log and a pending event meet, in
 /// whichever order they were committed, the pending row gets the log's `message_hex`: the
 /// ``PendingEventAttacher`` then appends it to the log's stream.
+///
+/// Only a provider's message id needs a row: a log's id and the hex in our `Message-ID` name
+/// the log's stream, which ``CorrelationLookup`` finds in the event table itself. (A row for
+/// every requested log, updated at the send, cost an INSERT and then a new row version with an
+/// entry in each index, for every message.) `message.requested` and `message.triggered` still
+/// come here, to attach pending events that named the log before it existed.
 final class CorrelationProjection: Projection {
     static let projectionName = "delivery_webhook_correlation"
     let name = CorrelationProjection.projectionName
@@ -53,21 +58,24 @@ final class CorrelationProjection: Projection {
             }
         }
         guard !order.isEmpty else { return }
-        let rows = order.compactMap { logs[$0] }
-        try connection.execute(
-            """
-            INSERT INTO webhook_correlation (tenant, message_hex, log_id, message_id_header, provider_message_id)
-            SELECT u.tenant, u.hex, 'log_' || u.hex, u.header, u.provider_id
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(tenant, hex, header, provider_id)
-            ON CONFLICT (tenant, message_hex) DO UPDATE SET
-                message_id_header = COALESCE(EXCLUDED.message_id_header, webhook_correlation.message_id_header),
-                provider_message_id = COALESCE(EXCLUDED.provider_message_id, webhook_correlation.provider_message_id)
-            """,
-            [PostgresBinaryArray(texts: rows.map(\.tenant)), PostgresBinaryArray(texts: rows.map(\.hex)),
-             PostgresBinaryArray(texts: rows.map(\.header)), PostgresBinaryArray(texts: rows.map(\.providerID))])
+        let logsOfBatch = order.compactMap { logs[$0] }
+        let rows = logsOfBatch.filter { $0.providerID != nil }
+        if !rows.isEmpty {
+                try connection.execute(
+                """
+                INSERT INTO webhook_correlation (tenant, message_hex, log_id, message_id_header, provider_message_id)
+                SELECT u.tenant, u.hex, 'log_' || u.hex, u.header, u.provider_id
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(tenant, hex, header, provider_id)
+                ON CONFLICT (tenant, message_hex) DO UPDATE SET
+                    message_id_header = COALESCE(EXCLUDED.message_id_header, webhook_correlation.message_id_header),
+                    provider_message_id = COALESCE(EXCLUDED.provider_message_id, webhook_correlation.provider_message_id)
+                """,
+                [PostgresBinaryArray(texts: rows.map(\.tenant)), PostgresBinaryArray(texts: rows.map(\.hex)),
+                 PostgresBinaryArray(texts: rows.map(\.header)), PostgresBinaryArray(texts: rows.map(\.providerID))])
+        }
         // Pending events these logs now match (usually none wait: one cheap look first).
         guard try !connection.execute("SELECT 1 FROM webhook_pending WHERE message_hex IS NULL LIMIT 1").isEmpty else { return }
-        for log in rows {
+        for log in logsOfBatch {
             try connection.execute(
                 """
                 UPDATE webhook_pending SET message_hex = $2
