@@ -15,8 +15,9 @@ import Webhooks
 /// nothing twice.
 struct WebhookRecorder: Sendable {
     let app: ServiceApp
-    /// The longest an event that matches no log waits for the correlation projection to catch
-    /// up before it is kept as unmatched (it is attached later either way).
+    /// The longest an event that names a provider message id and matches no log waits for the
+    /// correlation projection to catch up before it is kept as unmatched (it is attached later
+    /// either way).
     static let correlationWait: Duration = .seconds(2)
 
     /// What one request stored.
@@ -76,12 +77,14 @@ struct WebhookRecorder: Sendable {
                 "SELECT event_id::text FROM events WHERE event_id = ANY($1::uuid[])", [PostgresArray(idList)])
             return (candidates, Set(rows.rows.compactMap { $0[0].flatMap(UUID.init(uuidString:)) }))
         }
-        // A log whose send was committed moments ago may not be in the correlation projection
-        // yet (a fast provider): before keeping an event as unmatched, wait (briefly) for the
-        // projection to reach the newest committed event, and look again.
+        // A provider message id is known from the `sent` event, and a send committed moments ago
+        // may not be in the correlation projection yet (a fast provider): before keeping such an
+        // event as unmatched, wait (briefly) for the projection to reach the newest committed
+        // event, and look again. Log ids and our Message-ID were looked up in the event table
+        // itself; waiting would not find more of them.
         let someUnmatched = zip(events, keys).contains { event, key in
             !existing.contains(event.eventID) && !existing.contains(ProviderEventRecord.unmatchedID(event.eventID))
-                && key.match(in: candidates) == nil
+                && key.providerMessageID != nil && key.match(in: candidates) == nil
         }
         if someUnmatched {
             let newest = try await app.store.newestCheckpoint()
