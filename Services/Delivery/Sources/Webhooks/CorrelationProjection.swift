@@ -61,7 +61,7 @@ final class CorrelationProjection: Projection {
         let logsOfBatch = order.compactMap { logs[$0] }
         let rows = logsOfBatch.filter { $0.providerID != nil }
         if !rows.isEmpty {
-                try connection.execute(
+            try connection.execute(
                 """
                 INSERT INTO webhook_correlation (tenant, message_hex, log_id, message_id_header, provider_message_id)
                 SELECT u.tenant, u.hex, 'log_' || u.hex, u.header, u.provider_id
