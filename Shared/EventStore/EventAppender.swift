@@ -215,14 +215,15 @@ public final class EventAppender: @unchecked Sendable {
                     connection = nil
                     connection = try PostgresConnection(url: configuration.url, setupStatements: Self.sessionSettings)
                 }
-                let results = try commitWithRetry(batch, on: connection!)
+                // The batch's event types, for the NOTIFY payload and the local wake-up alike.
+                var types = Set<String>()
+                for p in batch { for append in p.unit { for e in append.events { types.insert(e.type) } } }
+                let results = try commitWithRetry(batch, types: types, on: connection!)
                 let events = batch.reduce(0) { $0 + $1.eventCount }
                 condition.lock()
                 statistics.batches += 1
                 statistics.events += events
                 condition.unlock()
-                var types = Set<String>()
-                for p in batch { for append in p.unit { for e in append.events { types.insert(e.type) } } }
                 onCommit(events, types)
                 for (p, r) in zip(batch, results) { p.completion(r) }
             } catch {
@@ -240,11 +241,13 @@ public final class EventAppender: @unchecked Sendable {
     }
 
     /// Commits a batch; when another writer raced us on a stream version, plans again.
-    private func commitWithRetry(_ batch: [Pending], on connection: PostgresConnection) throws -> [Result<AppendResult, any Error>] {
+    private func commitWithRetry(_ batch: [Pending], types: Set<String>, on connection: PostgresConnection) throws
+        -> [Result<AppendResult, any Error>]
+    {
         var attempt = 0
         while true {
             do {
-                return try commit(batch, on: connection, trustCache: attempt == 0)
+                return try commit(batch, types: types, on: connection, trustCache: attempt == 0)
             } catch let error as PostgresError where (error.isUniqueViolation || error.sqlState == "40P01") && attempt < 5 {
                 // Another writer took a version or an id first, or two committers inserting into
                 // the same streams deadlocked on the unique index (40P01): plan again.
@@ -319,7 +322,9 @@ public final class EventAppender: @unchecked Sendable {
     /// already, or whose version another writer took, makes the INSERT fail on a unique index; a
     /// key destroyed meanwhile makes it insert nothing; a refusal for a wrong expected version may
     /// come from a stale head: each of these plans the batch again from a full lookup.
-    private func commit(_ batch: [Pending], on connection: PostgresConnection, trustCache: Bool) throws -> [Result<AppendResult, any Error>] {
+    private func commit(_ batch: [Pending], types: Set<String>, on connection: PostgresConnection, trustCache: Bool) throws
+        -> [Result<AppendResult, any Error>]
+    {
         let units = batch.map { $0.unit }
         let keysByUnit = AppendPlanner.keysByUnit(units)
         let keyIDs = Set(units.flatMap { $0.flatMap { $0.events.compactMap { $0.keyID } } })
@@ -378,7 +383,7 @@ public final class EventAppender: @unchecked Sendable {
                     Self.insertParameters(rows, neededKeys: needed)
                         + [
                             needed.count, configuration.notifyChannel,
-                            EventNotification.payload(origin: notificationOrigin, types: Set(rows.map(\.event.type))),
+                            EventNotification.payload(origin: notificationOrigin, types: types),
                         ])
                 guard let list = returned[0, 0] else {  // a key was destroyed meanwhile: plan again
                     trustCache = false
