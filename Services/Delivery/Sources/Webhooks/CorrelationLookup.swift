@@ -14,23 +14,21 @@ enum CorrelationLookup {
         -> [CorrelatedLog]
     {
         let hexes = Array(Set(keys.flatMap(\.hexes)))
-        let headers = Array(Set(keys.compactMap(\.messageIDHeader)))
         let providerIDs = Array(Set(keys.compactMap(\.providerMessageID)))
-        guard !hexes.isEmpty || !headers.isEmpty || !providerIDs.isEmpty else { return [] }
-        // Rows written before the provider-id-only rows (a row for every requested log) still
-        // match by hex and header through the first half.
+        guard !hexes.isEmpty || !providerIDs.isEmpty else { return [] }
+        // A Message-ID of ours is matched by the hex inside it (`hexes`); one that is not ours
+        // names no log of ours. Rows written before provider-id-only rows (one per requested log)
+        // need no hex match here either: their logs' streams are in the event table.
         let rows = try connection.execute(
             """
             SELECT message_hex, log_id, message_id_header, provider_message_id, false FROM webhook_correlation
-             WHERE tenant = $1
-               AND (message_hex = ANY($2::text[]) OR message_id_header = ANY($3::text[])
-                    OR provider_message_id = ANY($4::text[]))
+             WHERE tenant = $1 AND provider_message_id = ANY($2::text[])
             UNION ALL
             SELECT stream, NULL, NULL, NULL, true FROM events
-             WHERE tenant = $1 AND stream = ANY($5::text[]) AND version = 1
+             WHERE tenant = $1 AND stream = ANY($3::text[]) AND version = 1
             """,
             [
-                tenant, PostgresArray(hexes), PostgresArray(headers), PostgresArray(providerIDs),
+                tenant, PostgresArray(providerIDs),
                 PostgresArray(hexes.map { EventCatalog.messageStream(messageHex: $0) }),
             ])
         return rows.rows.compactMap { row in

@@ -22,12 +22,12 @@ final class CorrelationProjection: Projection {
         EventCatalog.messageRequested, EventCatalog.messageTriggered, EventCatalog.messageSent,
     ]
 
-    /// One log's keys merged over the batch's message events (a later non-nil key wins, as the
-    /// row's COALESCE would).
+    /// One log's keys merged over the batch's message events (a later provider id wins, as the
+    /// row's upsert would). Our Message-ID is not kept: it is `<log_<hex>@host>`, matched by its
+    /// hex.
     private struct LogKeys {
         var tenant: String
         var hex: String
-        var header: String?
         var providerID: String?
     }
 
@@ -44,15 +44,14 @@ final class CorrelationProjection: Projection {
             if Self.messageTypes.contains(event.type) {
                 guard let hex = Self.messageHex(event) else { continue }
                 let key = event.tenant + "\u{0}" + hex
-                let keys = CorrelationKeys(
-                    logID: nil, messageIDHeader: event.data["message_id_header"]?.stringValue,
-                    providerMessageID: event.data["provider_message_id"]?.stringValue)
+                let providerID = CorrelationKeys(
+                    logID: nil, messageIDHeader: nil, providerMessageID: event.data["provider_message_id"]?.stringValue
+                ).providerMessageID
                 if logs[key] == nil {
                     order.append(key)
                     logs[key] = LogKeys(tenant: event.tenant, hex: hex)
                 }
-                if let header = keys.messageIDHeader { logs[key]?.header = header }
-                if let id = keys.providerMessageID { logs[key]?.providerID = id }
+                if let providerID { logs[key]?.providerID = providerID }
             } else if event.type == WebhookEvents.unmatched {
                 try applyUnmatched(event, on: connection)
             }
@@ -63,15 +62,13 @@ final class CorrelationProjection: Projection {
         if !rows.isEmpty {
             try connection.execute(
                 """
-                INSERT INTO webhook_correlation (tenant, message_hex, log_id, message_id_header, provider_message_id)
-                SELECT u.tenant, u.hex, 'log_' || u.hex, u.header, u.provider_id
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(tenant, hex, header, provider_id)
-                ON CONFLICT (tenant, message_hex) DO UPDATE SET
-                    message_id_header = COALESCE(EXCLUDED.message_id_header, webhook_correlation.message_id_header),
-                    provider_message_id = COALESCE(EXCLUDED.provider_message_id, webhook_correlation.provider_message_id)
+                INSERT INTO webhook_correlation (tenant, message_hex, log_id, provider_message_id)
+                SELECT u.tenant, u.hex, 'log_' || u.hex, u.provider_id
+                FROM unnest($1::text[], $2::text[], $3::text[]) AS u(tenant, hex, provider_id)
+                ON CONFLICT (tenant, message_hex) DO UPDATE SET provider_message_id = EXCLUDED.provider_message_id
                 """,
                 [PostgresBinaryArray(texts: rows.map(\.tenant)), PostgresBinaryArray(texts: rows.map(\.hex)),
-                 PostgresBinaryArray(texts: rows.map(\.header)), PostgresBinaryArray(texts: rows.map(\.providerID))])
+                 PostgresBinaryArray(texts: rows.map(\.providerID))])
         }
         // Pending events these logs now match (usually none wait: one cheap look first).
         guard try !connection.execute("SELECT 1 FROM webhook_pending WHERE message_hex IS NULL LIMIT 1").isEmpty else { return }
@@ -80,11 +77,9 @@ final class CorrelationProjection: Projection {
                 """
                 UPDATE webhook_pending SET message_hex = $2
                  WHERE tenant = $1 AND message_hex IS NULL
-                   AND (log_hex = $2 OR header_hex = $2
-                        OR ($3::text IS NOT NULL AND message_id_header = $3)
-                        OR ($4::text IS NOT NULL AND provider_message_id = $4))
+                   AND (log_hex = $2 OR header_hex = $2 OR ($3::text IS NOT NULL AND provider_message_id = $3))
                 """,
-                [log.tenant, log.hex, log.header, log.providerID])
+                [log.tenant, log.hex, log.providerID])
         }
     }
 
