@@ -17,7 +17,7 @@ struct OutboxTransitionRulesTests {
             OutboxTransitions.withoutOverwritten(moves).map { "\($0.messageHex)@\($0.version)" }
         }
         let retry: JSON = ["attempt": 1, "next_retry_at": 1_500]
-        // queued then sent: sent sets state and lease, all queued sets.
+        // queued then sent: the removal overwrites everything.
         #expect(kept([move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageSent)]) == ["a@3"])
         // The request is an insert: always kept.
         #expect(
@@ -29,12 +29,26 @@ struct OutboxTransitionRulesTests {
         #expect(
             kept([move("a", 3, EventCatalog.messageFailedToSend, data: retry), move("a", 4, EventCatalog.messageQueued)])
                 == ["a@3", "a@4"])
-        // queued, failed_to_send, queued, sent: the first queued is overwritten by the failure.
+        // queued, failed_to_send, queued: the first queued is overwritten by the failure; with a
+        // final sent, the failure too.
+        #expect(
+            kept([
+                move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageFailedToSend, data: retry),
+                move("a", 4, EventCatalog.messageQueued),
+            ]) == ["a@3", "a@4"])
         #expect(
             kept([
                 move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageFailedToSend, data: retry),
                 move("a", 4, EventCatalog.messageQueued), move("a", 5, EventCatalog.messageSent),
-            ]) == ["a@3", "a@5"])
+            ]) == ["a@5"])
+        // A resend makes the message due again: kept, and it keeps the removal before it unless a
+        // later removal overwrites that one.
+        #expect(kept([move("a", 3, EventCatalog.messageSent), move("a", 4, EventCatalog.messageResendRequested)]) == ["a@3", "a@4"])
+        #expect(
+            kept([
+                move("a", 3, EventCatalog.messageSent), move("a", 4, EventCatalog.messageResendRequested),
+                move("a", 5, EventCatalog.messageQueued), move("a", 6, EventCatalog.messageDropped),
+            ]) == ["a@4", "a@6"])
         // A provider event only moves the version: any later move overwrites it, it overwrites nothing.
         #expect(kept([move("a", 4, "message.delivered"), move("a", 5, EventCatalog.messageSent)]) == ["a@5"])
         #expect(kept([move("a", 3, EventCatalog.messageSent), move("a", 4, "message.delivered")]) == ["a@3", "a@4"])
@@ -59,24 +73,22 @@ struct OutboxTransitionRulesTests {
         ])
     }
 
-    @Test("each event's change of the row")
-    func changes() {
-        #expect(OutboxTransitions.change(move("a", 1, EventCatalog.messageRequested)) == nil)
-        #expect(OutboxTransitions.change(move("a", 1, EventCatalog.messageTriggered)) == nil)
+    @Test("each event's effect on the row")
+    func effects() {
+        #expect(OutboxTransitions.effect(move("a", 1, EventCatalog.messageRequested)) == .makeDue)
+        #expect(OutboxTransitions.effect(move("a", 1, EventCatalog.messageTriggered)) == .makeDue)
+        #expect(OutboxTransitions.effect(move("a", 4, EventCatalog.messageResendRequested)) == .makeDue)
         #expect(
-            OutboxTransitions.change(move("a", 2, EventCatalog.messageQueued))
-                == .init(state: "sending", lease: .take))
-        #expect(OutboxTransitions.change(move("a", 3, EventCatalog.messageSent)) == .init(state: "sent", lease: .clear))
+            OutboxTransitions.effect(move("a", 2, EventCatalog.messageQueued))
+                == .change(.init(state: "sending", lease: .take)))
         #expect(
-            OutboxTransitions.change(move("a", 3, EventCatalog.messageDropped)) == .init(state: "dropped", lease: .clear))
-        #expect(
-            OutboxTransitions.change(move("a", 3, EventCatalog.messageFailedToSend, data: ["attempt": 2, "next_retry_at": 1_500]))
-                == .init(state: "pending", lease: .clear, due: .at(seconds: 1.5), attempts: 2))
-        #expect(
-            OutboxTransitions.change(move("a", 4, EventCatalog.messageResendRequested))
-                == .init(state: "pending", lease: .clear, due: .now, attempts: 0))
+            OutboxTransitions.effect(move("a", 3, EventCatalog.messageFailedToSend, data: ["attempt": 2, "next_retry_at": 1_500]))
+                == .change(.init(state: "pending", lease: .clear, due: .at(seconds: 1.5), attempts: 2)))
+        // A finished message leaves the outbox.
+        #expect(OutboxTransitions.effect(move("a", 3, EventCatalog.messageSent)) == .remove)
+        #expect(OutboxTransitions.effect(move("a", 3, EventCatalog.messageDropped)) == .remove)
         // A provider event only moves the version.
-        #expect(OutboxTransitions.change(move("a", 5, "message.provider_event")) == .init())
+        #expect(OutboxTransitions.effect(move("a", 5, "message.provider_event")) == .change(.init()))
     }
 }
 
@@ -155,10 +167,11 @@ struct OutboxBatchWorkerTests {
             #expect(rows.rows.map { [$0[0] ?? "", $0[1] ?? ""] } == [
                 ["message.queued", "250"], ["message.requested", "250"], ["message.sent", "250"],
             ])
-            let sent = try await eventually {
-                try await h.app.store.pool.execute("SELECT count(*) FROM delivery_outbox WHERE state = 'sent'")[0].int(0) == 250
+            // Finished messages leave the outbox: nothing is left to do.
+            let emptied = try await eventually {
+                try await h.app.store.pool.execute("SELECT count(*) FROM delivery_outbox")[0].int(0) == 0
             }
-            #expect(sent)
+            #expect(emptied)
             // The SMTP sessions were reused: far fewer connections than messages.
             #expect(Set(mail.map(\.peer_port)).count <= 2)
         } catch {

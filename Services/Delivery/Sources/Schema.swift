@@ -91,5 +91,16 @@ enum DeliverySchema {
                     autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
                     autovacuum_analyze_scale_factor = 0.02);
                 """),
+        Migration(
+            version: 3, name: "the outbox holds only work still to do",
+            sql: """
+                -- Rows of finished messages (sent, dropped) were kept, never read, and rewritten
+                -- at every provider event; the message columns were written and never read (the
+                -- worker reads the request event). A finished message's row is now removed.
+                DELETE FROM delivery_outbox WHERE state NOT IN ('pending', 'sending');
+                ALTER TABLE delivery_outbox
+                    DROP COLUMN template_id, DROP COLUMN template_name, DROP COLUMN version_name,
+                    DROP COLUMN locale, DROP COLUMN recipient_subject, DROP COLUMN created_at;
+                """),
     ]
 }

@@ -13,8 +13,9 @@ final class OutboxProjection: Projection {
         var due = false
         for e in events {
             guard let hex = EventCatalog.messageHex(ofStream: e.stream) else { continue }
-            moves.append(OutboxMove(tenant: e.tenant, messageHex: String(hex), version: e.version, type: e.type, data: e.data))
-            if OutboxTransitions.isRequest(e.type) || e.type == EventCatalog.messageResendRequested { due = true }
+            let move = OutboxMove(tenant: e.tenant, messageHex: String(hex), version: e.version, type: e.type, data: e.data)
+            if OutboxTransitions.effect(move) == .makeDue { due = true }
+            moves.append(move)
         }
         try OutboxTransitions.apply(moves, on: connection)
         if due { try connection.execute("SELECT pg_notify($1, '')", [OutboxWorker.notifyChannel]) }

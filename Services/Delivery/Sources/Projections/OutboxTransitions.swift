@@ -19,12 +19,18 @@ struct OutboxMove: Sendable {
 /// event in the table) and the worker (right after its own appends) call `apply`, so the row
 /// always agrees with the events; the `version` guard makes the second application a no-op.
 ///
-/// States: `pending` (due at `due_at`), `sending` (the worker holds it until `lease_until`),
-/// `sent`, `dropped`.
+/// The table holds the work still to do, nothing else: a row is `pending` (due at `due_at`) or
+/// `sending` (the worker holds it until `lease_until`), and `sent` or `dropped` removes it (until
+/// a resend makes it due again). Kept rows of finished messages were never read, yet each was
+/// written once more at its outcome and again at every provider event, and the table grew by a
+/// row for every message ever sent. Only the projection applies requests and resends (the
+/// worker applies claims and outcomes, to rows the projection created), each event once, so a
+/// removed row never comes back from an event older than its removal.
 ///
-/// A batch of moves costs at most two statements (one INSERT for requests, one UPDATE for the
-/// rest), whatever its size: a row may appear only once per statement, so moves of the same
-/// message are split into successive layers applied in order.
+/// A batch of moves costs at most three statements (an INSERT for requests and resends, an
+/// UPDATE for claims and retries, a DELETE for outcomes), whatever its size: a row may appear
+/// only once per statement, so moves of the same message are split into successive layers
+/// applied in order.
 enum OutboxTransitions {
     /// How long a `sending` row stays with the worker before another pick may retry it
     /// (only after a crash: the worker keeps its own in-flight set).
@@ -48,12 +54,23 @@ enum OutboxTransitions {
             // yet analyzed (a young table), a cost that grows with the table (measured: two
             // thirds of the UPDATE's time by the end of a 10,000-message run). Until the end of
             // this transaction only.
-            if moves.contains(where: { !isRequest($0.type) }) {
+            if moves.contains(where: { effect($0) != .makeDue }) {
                 try c.execute("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")
             }
             for layer in layers {
-                try insert(layer.filter { isRequest($0.type) }, c)
-                try update(layer.compactMap { m in change(m).map { (m, $0) } }, c)
+                var due: [OutboxMove] = []
+                var changes: [(OutboxMove, Change)] = []
+                var finished: [OutboxMove] = []
+                for move in layer {
+                    switch effect(move) {
+                    case .makeDue: due.append(move)
+                    case .change(let change): changes.append((move, change))
+                    case .remove: finished.append(move)
+                    }
+                }
+                try makeDue(due, c)
+                try update(changes, c)
+                try remove(finished, c)
             }
         }
         if c.isInTransaction { try run() } else { try c.transaction { try run() } }
@@ -73,16 +90,22 @@ enum OutboxTransitions {
     }
 
     /// `moves` without those whose every effect a later move of the same message overwrites, so a
-    /// batch holding a message's `queued` and `sent` moves its row once (each UPDATE writes a new
+    /// batch holding a message's `queued` and `sent` writes its row once (each UPDATE writes a new
     /// row version and index entries). Exact: a later move has a higher version, so it applies
-    /// whenever the dropped one would have, and it sets every column the dropped one sets.
-    /// Requests (inserts) are always kept and never count as overwriting.
+    /// whenever the dropped one would have, and it sets every column the dropped one sets (a
+    /// removal sets them all). Requests and resends (`makeDue`) are always kept and never count
+    /// as overwriting.
     static func withoutOverwritten(_ moves: [OutboxMove]) -> [OutboxMove] {
         var later: [String: Change.Columns] = [:]
         var kept = [Bool](repeating: true, count: moves.count)
         var dropped = false
         for i in moves.indices.reversed() {
-            guard let columns = change(moves[i])?.columns else { continue }
+            let columns: Change.Columns
+            switch effect(moves[i]) {
+            case .makeDue: continue
+            case .change(let change): columns = change.columns
+            case .remove: columns = .all
+            }
             let key = moves[i].key
             if let overwritten = later[key] {
                 if overwritten.isSuperset(of: columns) {
@@ -99,11 +122,39 @@ enum OutboxTransitions {
         return moves.indices.compactMap { kept[$0] ? moves[$0] : nil }
     }
 
-    static func isRequest(_ type: String) -> Bool {
-        type == EventCatalog.messageRequested || type == EventCatalog.messageTriggered
+    /// What one message event does to its row.
+    enum Effect: Equatable {
+        /// Creates the row, due now; or makes an existing row of an older version due now again.
+        case makeDue
+        /// Changes columns of the existing row (nothing when there is none).
+        case change(Change)
+        /// Removes the row: the message is finished.
+        case remove
     }
 
-    /// What a (non-request) event changes on its row; nil for requests (inserted instead).
+    /// The effect of one event (pure).
+    static func effect(_ m: OutboxMove) -> Effect {
+        switch m.type {
+        case EventCatalog.messageRequested, EventCatalog.messageTriggered, EventCatalog.messageResendRequested:
+            return .makeDue
+        case EventCatalog.messageQueued:
+            return .change(Change(state: "sending", lease: .take))
+        case EventCatalog.messageFailedToSend:
+            return .change(
+                Change(
+                    state: "pending", lease: .clear,
+                    due: .at(seconds: Double(m.data["next_retry_at"]?.intValue ?? 0) / 1000),
+                    attempts: m.data["attempt"]?.intValue ?? 1))
+        case EventCatalog.messageSent, EventCatalog.messageDropped:
+            return .remove
+        default:
+            // Provider events and anything else: only the version moves (the worker claims a
+            // row with its version as the stream's expected one).
+            return .change(Change())
+        }
+    }
+
+    /// What an event changes on an existing row.
     struct Change: Equatable {
         /// The new state; nil keeps it.
         var state: String?
@@ -127,6 +178,7 @@ enum OutboxTransitions {
             static let lease = Columns(rawValue: 2)
             static let due = Columns(rawValue: 4)
             static let attempts = Columns(rawValue: 8)
+            static let all: Columns = [.state, .lease, .due, .attempts]
         }
 
         var columns: Columns {
@@ -139,53 +191,22 @@ enum OutboxTransitions {
         }
     }
 
-    /// The change of one event (pure).
-    static func change(_ m: OutboxMove) -> Change? {
-        switch m.type {
-        case EventCatalog.messageRequested, EventCatalog.messageTriggered:
-            return nil
-        case EventCatalog.messageResendRequested:
-            return Change(state: "pending", lease: .clear, due: .now, attempts: 0)
-        case EventCatalog.messageQueued:
-            return Change(state: "sending", lease: .take)
-        case EventCatalog.messageSent:
-            return Change(state: "sent", lease: .clear)
-        case EventCatalog.messageFailedToSend:
-            return Change(
-                state: "pending", lease: .clear,
-                due: .at(seconds: Double(m.data["next_retry_at"]?.intValue ?? 0) / 1000),
-                attempts: m.data["attempt"]?.intValue ?? 1)
-        case EventCatalog.messageDropped:
-            return Change(state: "dropped", lease: .clear)
-        default:
-            // Provider events and anything else: only the version moves.
-            return Change()
-        }
-    }
-
-    private static func insert(_ moves: [OutboxMove], _ c: PostgresConnection) throws {
+    /// Requests and resends: the row, pending and due now; an existing row (a resend, or a
+    /// request replayed onto its own row) only when it is older.
+    private static func makeDue(_ moves: [OutboxMove], _ c: PostgresConnection) throws {
         guard !moves.isEmpty else { return }
         // Binary arrays: nothing to quote here, no `array_in` parsing in the server.
-        func column(_ key: String) -> PostgresBinaryArray {
-            PostgresBinaryArray(texts: moves.map { $0.data[key]?.stringValue ?? "" })
-        }
         try c.execute(
             """
-            INSERT INTO delivery_outbox (tenant, message_hex, state, due_at, attempts, version, template_id,
-                template_name, version_name, locale, recipient_subject, created_at)
-            SELECT u.tenant, u.hex, 'pending', now(), 0, u.version, u.template_id, u.template_name, u.version_name,
-                u.locale, u.subject, u.created
-            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-                $8::text[], $9::bigint[]) AS u(tenant, hex, version, template_id, template_name, version_name, locale,
-                subject, created)
+            INSERT INTO delivery_outbox (tenant, message_hex, state, due_at, attempts, version)
+            SELECT u.tenant, u.hex, 'pending', now(), 0, u.version
+            FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(tenant, hex, version)
             ON CONFLICT (tenant, message_hex) DO UPDATE SET state = 'pending', due_at = now(), attempts = 0,
                 lease_until = NULL, version = EXCLUDED.version
             WHERE delivery_outbox.version < EXCLUDED.version
             """,
             [PostgresBinaryArray(texts: moves.map(\.tenant)), PostgresBinaryArray(texts: moves.map(\.messageHex)),
-             PostgresBinaryArray(int64s: moves.map(\.version)), column("template_id"), column("template_name"),
-             column("template_version"), column("locale"), column("recipient_subject"),
-             PostgresBinaryArray(int64s: moves.map { Int64($0.data["occurred_at"]?.intValue ?? 0) })])
+             PostgresBinaryArray(int64s: moves.map(\.version))])
     }
 
     private static func update(_ changes: [(OutboxMove, Change)], _ c: PostgresConnection) throws {
@@ -216,5 +237,18 @@ enum OutboxTransitions {
              }),
              PostgresBinaryArray(texts: changes.map { $0.1.attempts.map(String.init) }),
              leaseSeconds])
+    }
+
+    /// Outcomes: the finished messages' rows go (unless a newer event already moved them).
+    private static func remove(_ moves: [OutboxMove], _ c: PostgresConnection) throws {
+        guard !moves.isEmpty else { return }
+        try c.execute(
+            """
+            DELETE FROM delivery_outbox AS o
+            USING unnest($1::text[], $2::text[], $3::bigint[]) AS u(tenant, hex, version)
+            WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.version < u.version
+            """,
+            [PostgresBinaryArray(texts: moves.map(\.tenant)), PostgresBinaryArray(texts: moves.map(\.messageHex)),
+             PostgresBinaryArray(int64s: moves.map(\.version))])
     }
 }
