@@ -31,6 +31,7 @@ import base64
 import glob
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -393,7 +394,13 @@ def main():
         def cpu():
             return (cpu_seconds(service.pid), postgres_cpu(postmaster), sink.cpu())
 
+        def client_cpu():
+            # This process: the HTTP clients and the 100 ms sampler (it shares delivery's CPUs).
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            return usage.ru_utime + usage.ru_stime
+
         cpu_start = cpu()
+        client_start = client_cpu()
         load_start = os.getloadavg()[0]
         samples = []  # (time, sink count, sink CPU seconds), every 100 ms until delivered
         sampling = threading.Event()
@@ -410,6 +417,7 @@ def main():
             list(pool.map(post, range(args.requests)))
         accepted = time.time()
         cpu_accepted = cpu()
+        client_accepted = client_cpu()
         count_accepted = sink.count()
         if args.verbose:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -463,6 +471,7 @@ def main():
                                     zip(("delivery", "postgres", "sink"), cpu_start, cpu_accepted)},
             "cpu_per_1000_end_to_end": {k: round((b - a) * 1000 / total, 3) for k, a, b in
                                         zip(("delivery", "postgres", "sink"), cpu_start, cpu_delivered)},
+            "client_cpu_per_1000": round((client_accepted - client_start) * 1000 / total, 3),
             "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         }
         # How busy the sink was between acceptance and the last delivery (1.0 = one core, all the

@@ -11,7 +11,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "openssl"),
         .target(name: "Crypto", dependencies: ["CCrypto"], path: "Sources/Crypto"),
-        .target(name: "Mail", dependencies: ["CCrypto", "Crypto"], path: "Sources/Mail"),
+        .systemLibrary(name: "CSystemCalls", path: "Sources/CSystemCalls"),
+        .target(name: "ThreadSupport", dependencies: ["CSystemCalls"], path: "Sources/ThreadSupport"),
+        .target(name: "Mail", dependencies: ["CCrypto", "Crypto", "ThreadSupport"], path: "Sources/Mail"),
         .executableTarget(name: "bench", dependencies: ["Mail"], path: "Sources/bench"),
     ],
     swiftLanguageModes: [.v6]
