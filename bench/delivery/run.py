@@ -156,10 +156,12 @@ def tree_cpu(pid):
 class Sink:
     """`fast`: bench/delivery/fastsink.py (plain asyncio, N processes); `aiosmtpd`: sink.py."""
 
-    def __init__(self, workdir, kind="fast", processes=1, delay_ms=0, cpu=None, cpu_quota=None):
+    def __init__(self, workdir, kind="fast", processes=1, delay_ms=0, cpu=None, cpu_quota=None, pipelining=False):
         """`cpu`: the CPU the sink runs on alone (--pin), or None. `cpu_quota`: the share of one CPU
-        the sink may use (a CPU cgroup), or None."""
+        the sink may use (a CPU cgroup), or None. `pipelining`: the aiosmtpd sink offers PIPELINING
+        (the fast sink always does)."""
         self.kind = kind
+        self.pipelining = pipelining or kind == "fast"
         self.port = free_port()
         self.count_file = os.path.join(workdir, "sink-count")
         self.sample_file = os.path.join(workdir, "sink-sample") if kind == "aiosmtpd" else None
@@ -171,6 +173,8 @@ class Sink:
             command += ["--sample-file", self.sample_file]
             if delay_ms:
                 command += ["--delay-ms", str(delay_ms)]
+            if pipelining:
+                command += ["--pipelining"]
         pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=pin)
         self.cgroup = limit_cpu(self.proc.pid, cpu_quota) if cpu_quota else None
@@ -236,8 +240,9 @@ def limit_cpu(pid, share):
 
 def blast_raw(args):
     """One connection sending `count` messages without smtplib (cheap client: the ceiling
-    measures the sink, not the client)."""
-    port, count, message = args
+    measures the sink, not the client). With `pipelining` (the sink offers it) MAIL, RCPT and
+    DATA go in one write, as delivery sends them to such a sink."""
+    port, count, message, pipelining = args
     with socket.create_connection(("127.0.0.1", port)) as s:
         f = s.makefile("rb")
 
@@ -252,10 +257,16 @@ def blast_raw(args):
         reply()
         s.sendall(b"EHLO bench\r\n")
         reply()
+        commands = (b"MAIL FROM:<bench@example.com>\r\n", b"RCPT TO:<r@example.com>\r\n", b"DATA\r\n")
         for _ in range(count):
-            for command in (b"MAIL FROM:<bench@example.com>\r\n", b"RCPT TO:<r@example.com>\r\n", b"DATA\r\n"):
-                s.sendall(command)
-                reply()
+            if pipelining:
+                s.sendall(b"".join(commands))
+                for _ in commands:
+                    reply()
+            else:
+                for command in commands:
+                    s.sendall(command)
+                    reply()
             s.sendall(message + b".\r\n")
             if not reply().startswith(b"250"):
                 raise SystemExit("the sink refused a message")
@@ -271,7 +282,7 @@ def sink_ceiling(sink, connections, per_connection, message=MESSAGE):
     start_count = sink.count()
     start = time.time()
     with Pool(connections) as pool:
-        pool.map(blast_raw, [(sink.port, per_connection, message)] * connections)
+        pool.map(blast_raw, [(sink.port, per_connection, message, sink.pipelining)] * connections)
     end = sink.wait_for(start_count + connections * per_connection)
     return connections * per_connection / (end - start)
 
@@ -334,6 +345,9 @@ def main():
     parser.add_argument("--sink-processes", type=int, default=1, help="processes of the fast sink")
     parser.add_argument("--sink-delay-ms", type=float, default=0,
                         help="aiosmtpd sink only: ms before each message's 250 (a provider's latency)")
+    parser.add_argument("--sink-pipelining", action="store_true",
+                        help="the aiosmtpd sink offers PIPELINING (RFC 2920), as providers' relays do; the ceiling "
+                             "client then pipelines too")
     parser.add_argument("--sink-cpu-quota", type=float,
                         help="limit the sink to this share of one CPU (a CPU cgroup; needs root): a sink slower "
                              "than delivery, to see whether the end-to-end rate then follows the sink's ceiling")
@@ -360,7 +374,8 @@ def main():
     database = os.environ.get("DATABASE_URL")
     if not database:
         database, stop_pg, postmaster = start_postgres(workdir)
-    sink = Sink(workdir, args.sink, args.sink_processes, args.sink_delay_ms, sink_cpu, args.sink_cpu_quota)
+    sink = Sink(workdir, args.sink, args.sink_processes, args.sink_delay_ms, sink_cpu, args.sink_cpu_quota,
+                args.sink_pipelining)
     service = None
     try:
         ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)
@@ -463,7 +478,7 @@ def main():
             "accepted_per_second": round(total / (accepted - start)),
             "end_to_end_per_second": round(total / (delivered - start)),
             "sink_ceiling_per_second": round(ceiling), "sink": args.sink, "sink_processes": args.sink_processes,
-            "sink_delay_ms": args.sink_delay_ms,
+            "sink_delay_ms": args.sink_delay_ms, "sink_pipelining": sink.pipelining,
             "smtp_sessions": args.sessions, "mail_concurrency": args.concurrency, "http_clients": args.clients,
             "binary": args.binary,
             # CPU seconds per 1,000 messages: acceptance phase, then the whole run to the sink.
