@@ -83,7 +83,7 @@ struct OutboxTransitionRulesTests {
                 == .change(.init(state: "sending", lease: .take)))
         #expect(
             OutboxTransitions.effect(move("a", 3, EventCatalog.messageFailedToSend, data: ["attempt": 2, "next_retry_at": 1_500]))
-                == .change(.init(state: "pending", lease: .clear, due: .at(seconds: 1.5), attempts: 2)))
+                == .change(.init(state: "pending", lease: .clear, dueSeconds: 1.5, attempts: 2)))
         // A finished message leaves the outbox.
         #expect(OutboxTransitions.effect(move("a", 3, EventCatalog.messageSent)) == .remove)
         #expect(OutboxTransitions.effect(move("a", 3, EventCatalog.messageDropped)) == .remove)

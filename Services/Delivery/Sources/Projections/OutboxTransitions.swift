@@ -143,7 +143,7 @@ enum OutboxTransitions {
             return .change(
                 Change(
                     state: "pending", lease: .clear,
-                    due: .at(seconds: Double(m.data["next_retry_at"]?.intValue ?? 0) / 1000),
+                    dueSeconds: Double(m.data["next_retry_at"]?.intValue ?? 0) / 1000,
                     attempts: m.data["attempt"]?.intValue ?? 1))
         case EventCatalog.messageSent, EventCatalog.messageDropped:
             return .remove
@@ -160,16 +160,12 @@ enum OutboxTransitions {
         var state: String?
         /// How `lease_until` moves.
         var lease: Lease = .keep
-        /// `due_at`: nil keeps it.
-        var due: Due?
+        /// `due_at`, in seconds since 1970: nil keeps it.
+        var dueSeconds: Double?
         /// `attempts`: nil keeps it.
         var attempts: Int?
 
         enum Lease: Int { case keep = 0, clear = 1, take = 2 }
-        enum Due: Equatable {
-            case now
-            case at(seconds: Double)
-        }
 
         /// The columns it sets besides `version`.
         struct Columns: OptionSet {
@@ -185,7 +181,7 @@ enum OutboxTransitions {
             var c: Columns = []
             if state != nil { c.insert(.state) }
             if lease != .keep { c.insert(.lease) }
-            if due != nil { c.insert(.due) }
+            if dueSeconds != nil { c.insert(.due) }
             if attempts != nil { c.insert(.attempts) }
             return c
         }
@@ -216,13 +212,12 @@ enum OutboxTransitions {
             UPDATE delivery_outbox AS o SET
                 state = COALESCE(u.state, o.state),
                 lease_until = CASE u.lease WHEN 0 THEN o.lease_until WHEN 1 THEN NULL
-                    ELSE now() + make_interval(secs => $9) END,
-                due_at = CASE WHEN u.due_now THEN now() WHEN u.due_at IS NULL THEN o.due_at
-                    ELSE to_timestamp(u.due_at::float8) END,
+                    ELSE now() + make_interval(secs => $8) END,
+                due_at = COALESCE(to_timestamp(u.due_at::float8), o.due_at),
                 attempts = COALESCE(u.attempts::int, o.attempts),
                 version = u.version
-            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bool[], $7::text[],
-                $8::text[]) AS u(tenant, hex, version, state, lease, due_now, due_at, attempts)
+            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[])
+                AS u(tenant, hex, version, state, lease, due_at, attempts)
             WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.version < u.version
             """,
             // Binary arrays (no `array_in` parsing in the server); the two nullable numbers go
@@ -230,11 +225,7 @@ enum OutboxTransitions {
             [PostgresBinaryArray(texts: changes.map(\.0.tenant)), PostgresBinaryArray(texts: changes.map(\.0.messageHex)),
              PostgresBinaryArray(int64s: changes.map(\.0.version)), PostgresBinaryArray(texts: changes.map(\.1.state)),
              PostgresBinaryArray(int64s: changes.map { Int64($0.1.lease.rawValue) }),
-             PostgresBinaryArray(bools: changes.map { $0.1.due == .now }),
-             PostgresBinaryArray(texts: changes.map { c -> String? in
-                 if case .at(let seconds) = c.1.due { return String(seconds) }
-                 return nil
-             }),
+             PostgresBinaryArray(texts: changes.map { $0.1.dueSeconds.map { String($0) } }),
              PostgresBinaryArray(texts: changes.map { $0.1.attempts.map(String.init) }),
              leaseSeconds])
     }
