@@ -1,7 +1,9 @@
 @testable import DeliveryService
 import Domain
+import EventStore
 import Foundation
 import JSON
+import Postgres
 import TestSupport
 import Testing
 
@@ -192,5 +194,34 @@ struct ProviderMessageIDTests {
         #expect(RetryPolicy.providerMessageID(in: "250 2.0.0 Ok: queued as ") == nil)
         #expect(RetryPolicy.providerMessageID(in: "250 2.0.0 Ok") == nil)
         #expect(RetryPolicy.providerMessageID(in: "") == nil)
+    }
+}
+
+@Suite("Outbox migration")
+struct OutboxMigrationTests {
+    @Test("migration 3 removes finished messages' rows and the columns nothing read, and keeps the live work")
+    func finishedRowsGo() throws {
+        let connection = try PostgresConnection(url: try TestPostgres.makeDatabase())
+        defer { connection.close() }
+        let before = Array(DeliverySchema.migrations.prefix { $0.version < 3 })
+        try Migrator.migrate(connection, component: DeliveryService.name, migrations: before)
+        for (hex, state) in [("a", "pending"), ("b", "sending"), ("c", "sent"), ("d", "dropped")] {
+            try connection.execute(
+                """
+                INSERT INTO delivery_outbox (tenant, message_hex, state, due_at, version, template_id, template_name,
+                    version_name, locale, recipient_subject, created_at)
+                VALUES ('site1', $1, $2, now(), 2, 'tem_1', 'Welcome', 'v1', 'en-US', 'subject', 0)
+                """, [hex, state])
+        }
+        try Migrator.migrate(connection, component: DeliveryService.name, migrations: DeliverySchema.migrations)
+        let rows = try connection.execute("SELECT message_hex, state FROM delivery_outbox ORDER BY message_hex")
+        #expect(rows.rows.map { [$0[0] ?? "", $0[1] ?? ""] } == [["a", "pending"], ["b", "sending"]])
+        let columns = try connection.execute(
+            """
+            SELECT column_name FROM information_schema.columns WHERE table_name = 'delivery_outbox'
+            ORDER BY ordinal_position
+            """)
+        #expect(
+            columns.rows.map { $0[0] ?? "" } == ["tenant", "message_hex", "state", "due_at", "lease_until", "attempts", "version"])
     }
 }
