@@ -6,7 +6,9 @@ let package = Package(
     name: "http-hello",
     targets: [
         .target(name: "JSON", path: "Sources/JSON", linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "HTTP", dependencies: ["JSON"], path: "Sources/HTTP"),
+        .systemLibrary(name: "CSystemCalls", path: "Sources/CSystemCalls"),
+        .target(name: "ThreadSupport", dependencies: ["CSystemCalls"], path: "Sources/ThreadSupport"),
+        .target(name: "HTTP", dependencies: ["JSON", "ThreadSupport"], path: "Sources/HTTP"),
         .executableTarget(name: "hello", dependencies: ["HTTP", "JSON"], path: "Sources/hello"),
     ],
     swiftLanguageModes: [.v6]
