@@ -13,13 +13,13 @@ struct OutboxTransitionRulesTests {
         OutboxMove(tenant: tenant, messageHex: hex, version: version, type: type, data: data)
     }
 
-    @Test("a move whose every column a later move of its message sets is left out, and nothing else")
+    @Test("a move that does nothing, or whose every column a later move of its message sets, is left out, and nothing else")
     func overwrittenMoves() {
         func kept(_ moves: [OutboxMove]) -> [String] {
             OutboxTransitions.withoutOverwritten(moves).map { "\($0.messageHex)@\($0.version)" }
         }
         let retry: JSON = ["attempt": 1, "next_retry_at": 1_500]
-        // queued then sent: the removal overwrites everything.
+        // A claim leaves the row as it is: left out. queued then sent: the removal alone.
         #expect(kept([move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageSent)]) == ["a@3"])
         // The request is an insert: always kept.
         #expect(
@@ -27,17 +27,13 @@ struct OutboxTransitionRulesTests {
                 move("a", 1, EventCatalog.messageRequested), move("a", 2, EventCatalog.messageQueued),
                 move("a", 3, EventCatalog.messageSent),
             ]) == ["a@1", "a@3"])
-        // failed_to_send sets the due time and attempts, which sent does not: kept.
-        #expect(
-            kept([move("a", 3, EventCatalog.messageFailedToSend, data: retry), move("a", 4, EventCatalog.messageQueued)])
-                == ["a@3", "a@4"])
-        // queued, failed_to_send, queued: the first queued is overwritten by the failure; with a
-        // final sent, the failure too.
+        #expect(kept([move("a", 2, EventCatalog.messageQueued)]) == [])
+        // queued, failed_to_send, queued: the retry alone; with a final sent, the removal alone.
         #expect(
             kept([
                 move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageFailedToSend, data: retry),
                 move("a", 4, EventCatalog.messageQueued),
-            ]) == ["a@3", "a@4"])
+            ]) == ["a@3"])
         #expect(
             kept([
                 move("a", 2, EventCatalog.messageQueued), move("a", 3, EventCatalog.messageFailedToSend, data: retry),
@@ -54,12 +50,16 @@ struct OutboxTransitionRulesTests {
         // A provider event only moves the version: any later move overwrites it, it overwrites nothing.
         #expect(kept([move("a", 4, "message.delivered"), move("a", 5, EventCatalog.messageSent)]) == ["a@5"])
         #expect(kept([move("a", 3, EventCatalog.messageSent), move("a", 4, "message.delivered")]) == ["a@3", "a@4"])
+        // A provider event before a retry: the retry sets more, so the provider event goes.
+        #expect(
+            kept([move("a", 3, "message.delivery_delayed"), move("a", 4, EventCatalog.messageFailedToSend, data: retry)])
+                == ["a@4"])
         // Other messages are not involved; order is kept.
         #expect(
             kept([
-                move("a", 2, EventCatalog.messageQueued), move("b", 2, EventCatalog.messageQueued),
-                move("b", 3, EventCatalog.messageSent),
-            ]) == ["a@2", "b@3"])
+                move("a", 2, EventCatalog.messageFailedToSend, data: retry), move("b", 2, EventCatalog.messageQueued),
+                move("b", 3, EventCatalog.messageSent), move("c", 1, EventCatalog.messageRequested),
+            ]) == ["a@2", "b@3", "c@1"])
     }
 
     @Test("a batch splits into layers where each message appears once, in its own order")
@@ -80,9 +80,8 @@ struct OutboxTransitionRulesTests {
         #expect(OutboxTransitions.effect(move("a", 1, EventCatalog.messageRequested)) == .makeDue)
         #expect(OutboxTransitions.effect(move("a", 1, EventCatalog.messageTriggered)) == .makeDue)
         #expect(OutboxTransitions.effect(move("a", 4, EventCatalog.messageResendRequested)) == .makeDue)
-        #expect(
-            OutboxTransitions.effect(move("a", 2, EventCatalog.messageQueued))
-                == .change(.init(state: "sending", lease: .take)))
+        // A claim leaves the row as it is (the worker's in-flight set holds the message).
+        #expect(OutboxTransitions.effect(move("a", 2, EventCatalog.messageQueued)) == .unchanged)
         #expect(
             OutboxTransitions.effect(move("a", 3, EventCatalog.messageFailedToSend, data: ["attempt": 2, "next_retry_at": 1_500]))
                 == .change(.init(state: "pending", lease: .clear, dueSeconds: 1.5, attempts: 2)))

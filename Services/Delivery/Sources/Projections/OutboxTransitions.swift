@@ -19,23 +19,27 @@ struct OutboxMove: Sendable {
 /// event in the table) and the worker (right after its own appends) call `apply`, so the row
 /// always agrees with the events; the `version` guard makes the second application a no-op.
 ///
-/// The table holds the work still to do, nothing else: a row is `pending` (due at `due_at`) or
-/// `sending` (the worker holds it until `lease_until`), and `sent` or `dropped` removes it (until
-/// a resend makes it due again). Kept rows of finished messages were never read, yet each was
-/// written once more at its outcome and again at every provider event, and the table grew by a
-/// row for every message ever sent. Only the projection applies requests and resends (the
-/// worker applies claims and outcomes, to rows the projection created), each event once, so a
-/// removed row never comes back from an event older than its removal.
+/// The table holds the work still to do, nothing else: a row is `pending`, due at `due_at`, from
+/// its request until its outcome, and `sent` or `dropped` removes it (until a resend makes it due
+/// again). Kept rows of finished messages were never read, yet each was written once more at its
+/// outcome and again at every provider event, and the table grew by a row for every message ever
+/// sent. Only the projection applies requests and resends (the worker applies outcomes, to rows
+/// the projection created), each event once, so a removed row never comes back from an event
+/// older than its removal.
+///
+/// A claim (`queued`) leaves the row as it is: the worker that appended it keeps the message in
+/// its in-flight set until the outcome has moved the row, and skips it when it picks; a new
+/// leader finds the rows of messages the old one had in flight still due, and the stream's
+/// `queued` tells it they were claimed (`MessageSender.endsInAbandonedClaim`). Moving every row
+/// to a `sending` state at its claim was one more row version and index entry for every message,
+/// the costliest outbox statement of a send. Rows that earlier versions left `sending` are picked
+/// when their `lease_until` passes, or at once by a new leader.
 ///
 /// A batch of moves costs at most three statements (an INSERT for requests and resends, an
-/// UPDATE for claims and retries, a DELETE for outcomes), whatever its size: a row may appear
-/// only once per statement, so moves of the same message are split into successive layers
+/// UPDATE for retries and provider events, a DELETE for outcomes), whatever its size: a row may
+/// appear only once per statement, so moves of the same message are split into successive layers
 /// applied in order.
 enum OutboxTransitions {
-    /// How long a `sending` row stays with the worker before another pick may retry it
-    /// (only after a crash: the worker keeps its own in-flight set).
-    static let leaseSeconds = 600
-
     /// Applies the message event `type` with `data` at stream `version` to the row.
     static func apply(
         tenant: String, messageHex: String, version: Int64, type: String, data: JSON, on c: PostgresConnection
@@ -45,8 +49,9 @@ enum OutboxTransitions {
 
     /// Applies `moves` in order (moves of one message must come in version order).
     static func apply(_ moves: [OutboxMove], on c: PostgresConnection) throws {
-        let layers = layers(withoutOverwritten(moves))
-        guard !layers.isEmpty else { return }
+        let effective = withoutOverwritten(moves)
+        guard !effective.isEmpty else { return }
+        let layers = layers(effective)
         func run() throws {
             // Any non-request is an UPDATE, which joins its batch to the outbox: probe the
             // primary key for each row, whatever the table's size or statistics. With hash joins
@@ -54,7 +59,7 @@ enum OutboxTransitions {
             // yet analyzed (a young table), a cost that grows with the table (measured: two
             // thirds of the UPDATE's time by the end of a 10,000-message run). Until the end of
             // this transaction only.
-            if moves.contains(where: { effect($0) != .makeDue }) {
+            if effective.contains(where: { effect($0) != .makeDue }) {
                 try c.execute("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")
             }
             for layer in layers {
@@ -66,6 +71,7 @@ enum OutboxTransitions {
                     case .makeDue: due.append(move)
                     case .change(let change): changes.append((move, change))
                     case .remove: finished.append(move)
+                    case .unchanged: break
                     }
                 }
                 try makeDue(due, c)
@@ -89,12 +95,12 @@ enum OutboxTransitions {
         return layers
     }
 
-    /// `moves` without those whose every effect a later move of the same message overwrites, so a
-    /// batch holding a message's `queued` and `sent` writes its row once (each UPDATE writes a new
-    /// row version and index entries). Exact: a later move has a higher version, so it applies
-    /// whenever the dropped one would have, and it sets every column the dropped one sets (a
-    /// removal sets them all). Requests and resends (`makeDue`) are always kept and never count
-    /// as overwriting.
+    /// `moves` without those that do nothing (`unchanged`) and those whose every effect a later
+    /// move of the same message overwrites, so a batch holding a message's retry and its next
+    /// outcome writes its row once (each UPDATE writes a new row version and index entries).
+    /// Exact: a later move has a higher version, so it applies whenever the dropped one would
+    /// have, and it sets every column the dropped one sets (a removal sets them all). Requests and
+    /// resends (`makeDue`) are always kept and never count as overwriting.
     static func withoutOverwritten(_ moves: [OutboxMove]) -> [OutboxMove] {
         var later: [String: Change.Columns] = [:]
         var kept = [Bool](repeating: true, count: moves.count)
@@ -103,6 +109,10 @@ enum OutboxTransitions {
             let columns: Change.Columns
             switch effect(moves[i]) {
             case .makeDue: continue
+            case .unchanged:
+                kept[i] = false
+                dropped = true
+                continue
             case .change(let change): columns = change.columns
             case .remove: columns = .all
             }
@@ -130,6 +140,8 @@ enum OutboxTransitions {
         case change(Change)
         /// Removes the row: the message is finished.
         case remove
+        /// Leaves the row as it is (a claim: see the type's documentation).
+        case unchanged
     }
 
     /// The effect of one event (pure).
@@ -138,7 +150,7 @@ enum OutboxTransitions {
         case EventCatalog.messageRequested, EventCatalog.messageTriggered, EventCatalog.messageResendRequested:
             return .makeDue
         case EventCatalog.messageQueued:
-            return .change(Change(state: "sending", lease: .take))
+            return .unchanged
         case EventCatalog.messageFailedToSend:
             return .change(
                 Change(
@@ -165,7 +177,11 @@ enum OutboxTransitions {
         /// `attempts`: nil keeps it.
         var attempts: Int?
 
-        enum Lease: Int { case keep = 0, clear = 1, take = 2 }
+        /// Only cleared now (`lease_until` is set on rows earlier versions left `sending`).
+        enum Lease: Int {
+            case keep = 0
+            case clear = 1
+        }
 
         /// The columns it sets besides `version`.
         struct Columns: OptionSet {
@@ -211,8 +227,7 @@ enum OutboxTransitions {
             """
             UPDATE delivery_outbox AS o SET
                 state = COALESCE(u.state, o.state),
-                lease_until = CASE u.lease WHEN 0 THEN o.lease_until WHEN 1 THEN NULL
-                    ELSE now() + make_interval(secs => $8) END,
+                lease_until = CASE u.lease WHEN 0 THEN o.lease_until ELSE NULL END,
                 due_at = COALESCE(to_timestamp(u.due_at::float8), o.due_at),
                 attempts = COALESCE(u.attempts::int, o.attempts),
                 version = u.version
@@ -226,8 +241,7 @@ enum OutboxTransitions {
              PostgresBinaryArray(int64s: changes.map(\.0.version)), PostgresBinaryArray(texts: changes.map(\.1.state)),
              PostgresBinaryArray(int64s: changes.map { Int64($0.1.lease.rawValue) }),
              PostgresBinaryArray(texts: changes.map { $0.1.dueSeconds.map { String($0) } }),
-             PostgresBinaryArray(texts: changes.map { $0.1.attempts.map(String.init) }),
-             leaseSeconds])
+             PostgresBinaryArray(texts: changes.map { $0.1.attempts.map(String.init) })])
     }
 
     /// Outcomes: the finished messages' rows go (unless a newer event already moved them).

@@ -136,26 +136,17 @@ struct MessageSender: Sendable {
                 WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.state = 'pending'
                 """, [PostgresArray(stale.map(\.tenant)), PostgresArray(stale.map(\.messageHex))])
         }
-        // The rows become `sending` when the projection applies `queued`, here or elsewhere; the
-        // worker's in-flight set keeps them from being picked again meanwhile. When the
-        // projection runs in another process, the worker moves them at once, as it would.
-        guard !projectionMovesRows else { return claimed }
-        _ = try? await moveAll(
-            claimed.map {
-                OutboxMove(
-                    tenant: $0.due.tenant, messageHex: $0.due.messageHex, version: $0.version,
-                    type: EventCatalog.messageQueued, data: .null)
-            })
+        // The rows stay as they are (`OutboxTransitions`): the worker's in-flight set keeps them
+        // from being picked again until their outcome has moved them.
         return claimed
     }
 
     /// Whether `stream` (at `version`) ends in a `queued` with no outcome after it while its row
-    /// was still due: a claim by a leader that died before sending or recording (this worker's
-    /// own claims are in its in-flight set and never picked). It happens when the old leader had
-    /// appended `queued` but its row had not moved yet when the new one took over: the takeover
-    /// only makes rows already `sending` due, and the projection would later move this one to
-    /// `sending` with a fresh lease, holding the message back for the whole lease. The new leader
-    /// claims it from there instead (at least once: the old leader may have sent it).
+    /// was still due: a claim by a leader that died before sending or recording, or whose outcome
+    /// could not be recorded (this worker's own claims in flight are in its in-flight set and
+    /// never picked). A claim leaves the row as it was, so the row's version is the one before
+    /// `queued`; the new leader claims it from there (at least once: the old leader may have
+    /// sent it).
     static func endsInAbandonedClaim(_ store: EventStore, tenant: String, stream: String, at version: Int64) async -> Bool {
         guard let events = try? await store.readStream(tenant: tenant, stream: stream), let last = events.last else {
             return false
@@ -201,8 +192,8 @@ struct MessageSender: Sendable {
 
     /// Appends the outcomes of a batch in one atomic append (retrying a database hiccup with the
     /// same event ids, so a retry never records twice); returns the rows' moves and where the
-    /// append committed, or nil when it never lands (the leases expire and the messages are sent
-    /// again: at least once, never lost).
+    /// append committed, or nil when it never lands (the rows stay due and the messages are
+    /// claimed again once the database takes appends: at least once, never lost).
     private func record(_ outcomes: [Outcome]) async -> ([OutboxMove], Checkpoint)? {
         guard !outcomes.isEmpty else { return ([], .start) }
         let units = outcomes.map {
@@ -223,7 +214,7 @@ struct MessageSender: Sendable {
                 continue
             }
         }
-        app.logger.log(.error, "could not record send outcomes; the messages will be retried after their lease", [:])
+        app.logger.log(.error, "could not record send outcomes; the messages will be sent again", [:])
         return nil
     }
 

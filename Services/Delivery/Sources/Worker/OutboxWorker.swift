@@ -142,17 +142,18 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                         waitForWake(after: seen, timeout: standbyInterval)
                         continue
                     }
-                    // The previous leader is gone: what it had in flight is due again.
+                    // The previous leader is gone: what it had in flight is due again (its claims
+                    // left those rows pending; rows earlier versions moved to `sending` are freed).
                     try c.execute("UPDATE delivery_outbox SET lease_until = now() WHERE state = 'sending'")
                     setLeader(true)
                 }
                 var started = 0
-                let (inFlight, batches) = state.withLock { ($0.inFlight.count, $0.batches) }
+                let (inFlight, batches) = state.withLock { ($0.inFlight, $0.batches) }
                 // `concurrency` sends in flight at most, shared by the batches.
                 let batchLimit = max(1, min(batchesInFlight, concurrency))
                 if batches < batchLimit {
                     var batch: [DueMessage] = []
-                    for due in try pickDue(c, limit: batchSize + inFlight) where batch.count < batchSize {
+                    for due in try pickDue(c, limit: batchSize, skipping: inFlight) where batch.count < batchSize {
                         if state.withLock({ $0.inFlight.insert(due.key).inserted }) { batch.append(due) }
                     }
                     if !batch.isEmpty {
@@ -205,16 +206,29 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
         sender.recent.isCollecting = leader
     }
 
-    private func pickDue(_ c: PostgresConnection, limit: Int) throws -> [DueMessage] {
+    /// Up to `limit` due rows, oldest first, other than those of the messages in flight (`keys`
+    /// as `DueMessage.key`): their rows stay due until their outcomes move them, and they are the
+    /// oldest, so they are left out in the server rather than sent back with every pick.
+    private func pickDue(_ c: PostgresConnection, limit: Int, skipping keys: Set<String>) throws -> [DueMessage] {
+        var tenants: [String] = []
+        var hexes: [String] = []
+        for key in keys {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else { continue }
+            tenants.append(String(parts[0]))
+            hexes.append(String(parts[1]))
+        }
         let rows = try c.execute(
             """
             (SELECT tenant, message_hex, version, attempts FROM delivery_outbox
-             WHERE state = 'pending' AND due_at <= now() ORDER BY due_at LIMIT $1)
+             WHERE state = 'pending' AND due_at <= now()
+               AND (tenant, message_hex) NOT IN (SELECT * FROM unnest($2::text[], $3::text[]))
+             ORDER BY due_at LIMIT $1)
             UNION ALL
             (SELECT tenant, message_hex, version, attempts FROM delivery_outbox
              WHERE state = 'sending' AND lease_until < now() ORDER BY lease_until LIMIT $1)
             LIMIT $1
-            """, [limit])
+            """, [limit, PostgresBinaryArray(texts: tenants), PostgresBinaryArray(texts: hexes)])
         return rows.rows.map { r in
             DueMessage(tenant: r[0] ?? "", messageHex: r[1] ?? "", version: r.int64(2) ?? 0, attempts: r.int(3) ?? 0)
         }
