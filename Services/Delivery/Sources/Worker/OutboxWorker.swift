@@ -36,8 +36,8 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     }()
 
     struct State {
-        /// Messages being sent, by tenant and message (whatever version the row had when picked).
-        var inFlight: Set<String> = []
+        /// Messages being sent, by `DueMessage.key` (whatever version the row had when picked).
+        var inFlight: [String: DueMessage] = [:]
         /// Batches being sent.
         var batches = 0
         var isLeader = false
@@ -148,13 +148,13 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                     setLeader(true)
                 }
                 var started = 0
-                let (inFlight, batches) = state.withLock { ($0.inFlight, $0.batches) }
+                let (inFlight, batches) = state.withLock { (Array($0.inFlight.values), $0.batches) }
                 // `concurrency` sends in flight at most, shared by the batches.
                 let batchLimit = max(1, min(batchesInFlight, concurrency))
                 if batches < batchLimit {
                     var batch: [DueMessage] = []
                     for due in try pickDue(c, limit: batchSize, skipping: inFlight) where batch.count < batchSize {
-                        if state.withLock({ $0.inFlight.insert(due.key).inserted }) { batch.append(due) }
+                        if state.withLock({ $0.inFlight.updateValue(due, forKey: due.key) == nil }) { batch.append(due) }
                     }
                     if !batch.isEmpty {
                         started = batch.count
@@ -163,7 +163,7 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                         Task {
                             await sender.send(batch, slots: self.slots)
                             self.state.withLock {
-                                for due in batch { $0.inFlight.remove(due.key) }
+                                for due in batch { $0.inFlight[due.key] = nil }
                                 $0.batches -= 1
                             }
                             self.wake()
@@ -206,18 +206,10 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
         sender.recent.isCollecting = leader
     }
 
-    /// Up to `limit` due rows, oldest first, other than those of the messages in flight (`keys`
-    /// as `DueMessage.key`): their rows stay due until their outcomes move them, and they are the
-    /// oldest, so they are left out in the server rather than sent back with every pick.
-    private func pickDue(_ c: PostgresConnection, limit: Int, skipping keys: Set<String>) throws -> [DueMessage] {
-        var tenants: [String] = []
-        var hexes: [String] = []
-        for key in keys {
-            let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2 else { continue }
-            tenants.append(String(parts[0]))
-            hexes.append(String(parts[1]))
-        }
+    /// Up to `limit` due rows, oldest first, other than those of the messages in flight: their
+    /// rows stay due until their outcomes move them, and they are the oldest, so they are left
+    /// out in the server rather than sent back with every pick.
+    private func pickDue(_ c: PostgresConnection, limit: Int, skipping inFlight: [DueMessage]) throws -> [DueMessage] {
         let rows = try c.execute(
             """
             (SELECT tenant, message_hex, version, attempts FROM delivery_outbox
@@ -228,7 +220,8 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
             (SELECT tenant, message_hex, version, attempts FROM delivery_outbox
              WHERE state = 'sending' AND lease_until < now() ORDER BY lease_until LIMIT $1)
             LIMIT $1
-            """, [limit, PostgresBinaryArray(texts: tenants), PostgresBinaryArray(texts: hexes)])
+            """,
+            [limit, PostgresBinaryArray(texts: inFlight.map(\.tenant)), PostgresBinaryArray(texts: inFlight.map(\.messageHex))])
         return rows.rows.map { r in
             DueMessage(tenant: r[0] ?? "", messageHex: r[1] ?? "", version: r.int64(2) ?? 0, attempts: r.int(3) ?? 0)
         }
