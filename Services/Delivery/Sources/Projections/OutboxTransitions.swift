@@ -40,13 +40,6 @@ struct OutboxMove: Sendable {
 /// appear only once per statement, so moves of the same message are split into successive layers
 /// applied in order.
 enum OutboxTransitions {
-    /// Applies the message event `type` with `data` at stream `version` to the row.
-    static func apply(
-        tenant: String, messageHex: String, version: Int64, type: String, data: JSON, on c: PostgresConnection
-    ) throws {
-        try apply([OutboxMove(tenant: tenant, messageHex: messageHex, version: version, type: type, data: data)], on: c)
-    }
-
     /// Applies `moves` in order (moves of one message must come in version order).
     static func apply(_ moves: [OutboxMove], on c: PostgresConnection) throws {
         let effective = withoutOverwritten(moves)

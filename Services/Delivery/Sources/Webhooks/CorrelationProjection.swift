@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import JSON
 import Postgres
+import Webhooks
 
 /// Keeps `webhook_correlation` (which log each provider message id names) from `message.sent`,
 /// and `webhook_pending` from `webhook.unmatched`. Whenever a log and a pending event meet, in
@@ -44,9 +45,7 @@ final class CorrelationProjection: Projection {
             if Self.messageTypes.contains(event.type) {
                 guard let hex = Self.messageHex(event) else { continue }
                 let key = event.tenant + "\u{0}" + hex
-                let providerID = CorrelationKeys(
-                    logID: nil, messageIDHeader: nil, providerMessageID: event.data["provider_message_id"]?.stringValue
-                ).providerMessageID
+                let providerID = ProviderEvent.normalizedMessageID(event.data["provider_message_id"]?.stringValue)
                 if logs[key] == nil {
                     order.append(key)
                     logs[key] = LogKeys(tenant: event.tenant, hex: hex)
