@@ -109,6 +109,25 @@ import Testing
         await h.stop()
     }
 
+    /// Rows hold provider ids only: a log that was only requested has none (its id and our
+    /// Message-ID are matched in the event table), and its `sent` event adds one.
+    @Test func aLogGetsItsCorrelationRowWhenItsSendNamesAProviderID() async throws {
+        let h = try await WebhookHarness.start()
+        let message = try await h.seedLog(sent: false, waitForCorrelation: false)
+        let newest = try await h.app.store.newestCheckpoint()
+        #expect(try await h.app.waitForProjection(named: "delivery_webhook_correlation", toReach: newest, timeout: .seconds(10)))
+        #expect(try await h.count("SELECT count(*) FROM webhook_correlation") == 0)
+        try await h.seedLog(message: message, providerMessageID: "SGID-ROW")
+        let row = try await h.app.store.pool.execute(
+            "SELECT log_id, message_id_header, provider_message_id FROM webhook_correlation WHERE message_hex = $1",
+            [message.hex])
+        #expect(row.rows.count == 1)
+        #expect(row[0][0] == message.logID)
+        #expect(row[0][1] == nil)  // our Message-ID is matched by its hex, not stored
+        #expect(row[0][2] == "SGID-ROW")
+        await h.stop()
+    }
+
     @Test func pendingEventsSurviveARestart() async throws {
         let database = try TestPostgres.makeDatabase()
         let first = try await WebhookHarness.start(databaseURL: database)

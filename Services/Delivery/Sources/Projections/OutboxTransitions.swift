@@ -46,7 +46,7 @@ enum OutboxTransitions {
         guard !effective.isEmpty else { return }
         let layers = layers(effective)
         func run() throws {
-            // Any non-request is an UPDATE, which joins its batch to the outbox: probe the
+            // A change (UPDATE) or removal (DELETE) joins its batch to the outbox: probe the
             // primary key for each row, whatever the table's size or statistics. With hash joins
             // allowed the planner scans the whole table for every batch while it is small or not
             // yet analyzed (a young table), a cost that grows with the table (measured: two
