@@ -30,6 +30,9 @@ final class CorrelationProjection: Projection {
         var tenant: String
         var hex: String
         var providerID: String?
+        /// When the newest of the batch's events naming a provider id was recorded (epoch
+        /// seconds): the row's `sent_at`, which `WebhookRetention` ages it by.
+        var sentAt: Double = 0
     }
 
     /// The types `apply` acts on (the runner skips the JSON of the others).
@@ -50,7 +53,10 @@ final class CorrelationProjection: Projection {
                     order.append(key)
                     logs[key] = LogKeys(tenant: event.tenant, hex: hex)
                 }
-                if let providerID { logs[key]?.providerID = providerID }
+                if let providerID {
+                    logs[key]?.providerID = providerID
+                    logs[key]?.sentAt = event.recordedAt
+                }
             } else if event.type == WebhookEvents.unmatched {
                 try applyUnmatched(event, on: connection)
             }
@@ -61,13 +67,14 @@ final class CorrelationProjection: Projection {
         if !rows.isEmpty {
             try connection.execute(
                 """
-                INSERT INTO webhook_correlation (tenant, message_hex, log_id, provider_message_id)
-                SELECT u.tenant, u.hex, 'log_' || u.hex, u.provider_id
-                FROM unnest($1::text[], $2::text[], $3::text[]) AS u(tenant, hex, provider_id)
-                ON CONFLICT (tenant, message_hex) DO UPDATE SET provider_message_id = EXCLUDED.provider_message_id
+                INSERT INTO webhook_correlation (tenant, message_hex, log_id, provider_message_id, sent_at)
+                SELECT u.tenant, u.hex, 'log_' || u.hex, u.provider_id, to_timestamp(u.sent_ms / 1000.0)
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(tenant, hex, provider_id, sent_ms)
+                ON CONFLICT (tenant, message_hex) DO UPDATE
+                    SET provider_message_id = EXCLUDED.provider_message_id, sent_at = EXCLUDED.sent_at
                 """,
                 [PostgresBinaryArray(texts: rows.map(\.tenant)), PostgresBinaryArray(texts: rows.map(\.hex)),
-                 PostgresBinaryArray(texts: rows.map(\.providerID))])
+                 PostgresBinaryArray(texts: rows.map(\.providerID)), PostgresBinaryArray(int64s: rows.map { Int64(($0.sentAt * 1000).rounded()) })])
         }
         // Pending events these logs now match (usually none wait: one cheap look first).
         guard try !connection.execute("SELECT 1 FROM webhook_pending WHERE message_hex IS NULL LIMIT 1").isEmpty else { return }
@@ -110,13 +117,14 @@ final class CorrelationProjection: Projection {
         try c.execute(
             """
             INSERT INTO webhook_pending (tenant, event_id, provider, event_data, log_hex, header_hex, message_id_header,
-                                         provider_message_id, message_hex)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                         provider_message_id, message_hex, received_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10::bigint / 1000.0))
             ON CONFLICT (tenant, event_id) DO NOTHING
             """,
             [
                 event.tenant, pending.eventID, pending.provider, JSON.object(pending.logEventData).text, keys.logHex,
                 keys.headerHex, keys.messageIDHeader, keys.providerMessageID, log?.messageHex,
+                Int64((event.recordedAt * 1000).rounded()),
             ])
     }
 }

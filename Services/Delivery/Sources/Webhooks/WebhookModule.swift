@@ -12,9 +12,10 @@ import Service
 /// let webhooks = try WebhookModule(app: app)
 /// webhooks.register(&router)
 /// ```
-/// `init` reads `WEBHOOKS_CONFIG` / `SNS_CERT_URL_PREFIXES`, migrates the module's own tables
-/// (component `delivery_webhooks`), and registers the correlation projection and the worker
-/// that attaches pending events.
+/// `init` reads `WEBHOOKS_CONFIG` / `SNS_CERT_URL_PREFIXES` and the retention settings
+/// (`WEBHOOK_CORRELATION_RETENTION_DAYS`, `WEBHOOK_UNMATCHED_RETENTION_DAYS`), migrates the
+/// module's own tables (component `delivery_webhooks`), and registers the correlation
+/// projection, the worker that attaches pending events and the one that applies retention.
 public struct WebhookModule: Sendable {
     let routes: WebhookRoutes
 
@@ -22,9 +23,11 @@ public struct WebhookModule: Sendable {
     /// database error when the module's tables cannot be migrated.
     public init(app: ServiceApp) throws {
         let configuration = try WebhookConfiguration.load(from: app.configuration.environment)
+        let retention = try WebhookRetention.Configuration.load(from: app.configuration.environment)
         try Self.migrate(databaseURL: app.configuration.databaseURL)
         _ = app.addProjection(CorrelationProjection())
         app.addWorker(PendingEventAttacher(app: app))
+        app.addWorker(WebhookRetention(app: app, configuration: retention))
         routes = WebhookRoutes(
             app: app, configuration: configuration, recorder: WebhookRecorder(app: app),
             certificates: SNSCertificateStore(policy: configuration.snsURLPolicy), mailgunTokens: MailgunTokenLedger(app: app))
