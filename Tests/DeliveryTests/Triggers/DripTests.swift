@@ -183,6 +183,15 @@ struct DripTests {
             #expect(cancelled.count == 1)
             #expect(cancelled.first?.data["reason"]?.stringValue == "deactivated from all drip campaigns")
             #expect(try await eventually { try await h.pendingSends() == 0 })
+            // Final rows keep no address: the erased customer's is in no row once its steps are done.
+            #expect(
+                try await eventually {
+                    try await h.app.store.pool.execute(
+                        "SELECT count(*) FROM scheduled_sends WHERE recipient_address = '' AND payload IS NULL")[0].int(0) == 3
+                })
+            #expect(
+                try await h.app.store.pool.execute(
+                    "SELECT count(*) FROM scheduled_sends WHERE recipient_address <> ''")[0].int(0) == 0)
         } catch {
             await h.stop()
             throw error

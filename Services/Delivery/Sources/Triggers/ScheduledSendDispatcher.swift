@@ -185,7 +185,9 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
                 let state = try c.execute("SELECT state FROM scheduled_sends WHERE message_id = $1", [id])
                 guard state.rows.first?[0] == "pending" else { return }
                 try appendAndWait(unit)
-                try c.execute("UPDATE scheduled_sends SET state = 'sent', payload = NULL WHERE message_id = $1", [id])
+                try c.execute(
+                    "UPDATE scheduled_sends SET state = 'sent', payload = NULL, recipient_address = '' WHERE message_id = $1",
+                    [id])
             }
         } catch AppendError.keyDestroyed {
             // An erasure raced us: the next pass seals under the subject's new key.
@@ -200,7 +202,10 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
         let message = MessageIdentity(id)
         if try !EventReader.readStream(tenant: tenant, stream: EventCatalog.messageStream(messageHex: message.hex), on: c).isEmpty {
             try c.execute(
-                "UPDATE scheduled_sends SET state = 'sent', payload = NULL WHERE message_id = $1 AND state = 'cancelling'", [id])
+                """
+                UPDATE scheduled_sends SET state = 'sent', payload = NULL, recipient_address = ''
+                 WHERE message_id = $1 AND state = 'cancelling'
+                """, [id])
             return
         }
         let subject = try vault.subjectHash(tenant: tenant, subject: address, on: c)
@@ -215,14 +220,15 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
             try appendAndWait(
                 StreamAppend(tenant: tenant, stream: TriggerEvents.activationStream(activation), events: [event]))
             try c.execute(
-                "UPDATE scheduled_sends SET state = 'cancelled', payload = NULL WHERE message_id = $1", [id])
+                "UPDATE scheduled_sends SET state = 'cancelled', payload = NULL, recipient_address = '' WHERE message_id = $1", [id])
         }
     }
 
     private func mark(_ id: UUID, state: String, reason: String?, on c: PostgresConnection) throws {
         try c.execute(
             """
-            UPDATE scheduled_sends SET state = $2, cancel_reason = $3, payload = NULL WHERE message_id = $1 AND state = 'pending'
+            UPDATE scheduled_sends SET state = $2, cancel_reason = $3, payload = NULL, recipient_address = ''
+             WHERE message_id = $1 AND state = 'pending'
             """, [id, state, reason])
     }
 

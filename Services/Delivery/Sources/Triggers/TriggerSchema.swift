@@ -72,5 +72,14 @@ enum TriggerSchema {
                 CREATE INDEX IF NOT EXISTS scheduled_sends_cancelling ON scheduled_sends (message_id)
                     WHERE state = 'cancelling';
                 """),
+        Migration(
+            version: 3, name: "final rows keep no recipient address",
+            sql: """
+                -- A row that is final (sent or cancelled) is never read for its recipient again;
+                -- like its payload, its address is blanked when it becomes final, so an erased
+                -- customer's address does not outlive the erasure here. Rows already final (a row
+                -- `DripScheduler` has marked cancelled but not finalized still has its payload):
+                UPDATE scheduled_sends SET recipient_address = '' WHERE state IN ('sent', 'cancelled') AND payload IS NULL;
+                """),
     ]
 }
