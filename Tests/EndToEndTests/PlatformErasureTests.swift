@@ -1,0 +1,71 @@
+import EventStore
+import Foundation
+import JSON
+import Postgres
+import TestSupport
+import Testing
+
+/// Erasure across the whole platform: a customer who was sent a triggered email and a direct
+/// one, then erased through `ingest`, leaves nothing readable in any service's tables (the
+/// delivery tables included: triggers, scheduling, outbox, webhook correlation), as a pg_dump
+/// of the shared database shows.
+@Suite struct PlatformErasureTests {
+    @Test func anErasedCustomerLeavesNothingReadableInAnyServicesTables() async throws {
+        let p = try await Platform.start()
+        do {
+            let suffix = UInt32.random(in: 1000...9999)
+            let email = "erase.everywhere.\(suffix)@example.com"
+            let secrets = [email, "Atlantis-Attribute-\(suffix)", "Oroboros-Order-\(suffix)", "Samarkand-Name-\(suffix)"]
+            let template = try await p.sender.send(
+                "POST", "/templates", json: ["name": "Thanks", "subject": "Thanks {{city}}", "html": "<p>{{note}}</p>"])
+            let templateID = try #require(template.json["id"]?.stringValue)
+            let trigger = try await p.sender.send(
+                "POST", "/triggers", json: ["name": "Thanks", "event": "purchased", "template_id": .string(templateID)])
+            try #require(trigger.status == 201, "\(trigger.text)")
+
+            let created = try await p.writer.send(
+                "POST", "/customers", json: ["email": .string(email), "data": ["city": .string(secrets[1])]])
+            try #require(created.status == 200, "\(created.text)")
+            let tracked = try await p.writer.send(
+                "POST", "/api/v1/customers/\(email)/events", json: ["name": "purchased", "data": ["note": .string(secrets[2])]])
+            try #require(tracked.status == 200, "\(tracked.text)")
+            let sent = try await p.sender.send(
+                "POST", "/send",
+                json: [
+                    "email_id": .string(templateID), "recipient": ["address": .string(email), "name": .string(secrets[3])],
+                    "email_data": ["note": .string(secrets[2])],
+                ])
+            try #require(sent.status == 200, "\(sent.text)")
+            let mail = try await p.mail(count: 2)
+            #expect(mail.allSatisfy { $0.to.map(\.address) == [email] })
+            let dumpBefore = try ErasureEndToEndTests.pgDump(p.databaseURL)
+            #expect(secrets.allSatisfy { dumpBefore.contains($0) }, "the read tables hold plaintext before the erasure")
+
+            let deleted = try await p.writer.send("DELETE", "/customers/\(email)")
+            try #require(deleted.status == 200, "\(deleted.text)")
+            let token = try #require(Checkpoint(token: deleted.header("X-Consistency-Token") ?? ""))
+            try await p.delivery.waitForConsistency(token, timeout: .seconds(20))
+            try await p.query.waitForConsistency(token, timeout: .seconds(20))
+            let dumpAfter = try ErasureEndToEndTests.pgDump(p.databaseURL)
+            for s in secrets {
+                let tables = Self.tablesHolding(s, in: dumpAfter)
+                #expect(tables.isEmpty, "\(s) is still in the dump after the erasure, in \(tables)")
+            }
+        } catch {
+            await p.stop()
+            throw error
+        }
+        await p.stop()
+    }
+
+    /// The tables whose rows in a pg_dump contain `text` (the `COPY` block each line is in).
+    static func tablesHolding(_ text: String, in dump: String) -> [String] {
+        var table = "(outside a table's rows)"
+        var found: [String] = []
+        for line in dump.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("COPY ") { table = String(line.dropFirst(5).prefix { $0 != " " }) }
+            if line.contains(text), !found.contains(table) { found.append(table) }
+        }
+        return found
+    }
+}
