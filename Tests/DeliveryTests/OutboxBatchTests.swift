@@ -224,3 +224,16 @@ struct OutboxMigrationTests {
             columns.rows.map { $0[0] ?? "" } == ["tenant", "message_hex", "state", "due_at", "lease_until", "attempts", "version"])
     }
 }
+
+@Suite("Send decisions as recorded (pure)")
+struct SendDecisionRecordingTests {
+    @Test("the server's text is recorded without the addresses it quotes; the provider id stays")
+    func addressesAreTakenOutOfServerText() {
+        let sent = SendDecision.sent(reply: "250 2.0.0 Ok: queued for <jane@example.com>", providerMessageID: "ABC@mx")
+        #expect(sent.withoutAddresses == .sent(reply: "250 2.0.0 Ok: queued for <[address]>", providerMessageID: "ABC@mx"))
+        let retry = SendDecision.retry(reason: "452 4.2.2 jane@example.com: mailbox full", attempt: 2, nextRetryAtMilliseconds: 7)
+        #expect(retry.withoutAddresses == .retry(reason: "452 4.2.2 [address]: mailbox full", attempt: 2, nextRetryAtMilliseconds: 7))
+        let drop = SendDecision.drop(reason: "550 5.1.1 <Jane@Example.com>: Recipient address rejected")
+        #expect(drop.withoutAddresses == .drop(reason: "550 5.1.1 <[address]>: Recipient address rejected"))
+    }
+}

@@ -38,6 +38,24 @@ import Testing
             try #require(sent.status == 200, "\(sent.text)")
             let mail = try await p.mail(count: 2)
             #expect(mail.allSatisfy { $0.to.map(\.address) == [email] })
+            // Provider events about them, quoting their address the way servers and links do: a
+            // deferral on the direct email's log, and a click that matches no log (kept as
+            // pending until one appears).
+            let logID = try #require(sent.json["receipt_id"]?.stringValue)
+            let encoded = email.replacingOccurrences(of: "@", with: "%40")
+            let webhook = try await p.postSendGrid([
+                sendGridEvent(
+                    "deferred", email: email, logID: logID,
+                    extra: ["response": .string("452 4.2.2 <\(email)>: Mailbox full"), "attempt": "1"]),
+                sendGridEvent(
+                    "click", email: email,
+                    extra: ["sg_message_id": "SG-NOBODY.filter.1", "url": .string("https://example.com/prefs?email=\(encoded)")]),
+            ])
+            #expect(webhook.json["attached"]?.intValue == 1 && webhook.json["unmatched"]?.intValue == 1, "\(webhook.text)")
+            let timeline = try await p.read("/logs/\(logID)/events") { ($0.json.arrayValue?.count ?? 0) >= 4 }
+            #expect(
+                timeline.json.arrayValue?.last?["message"]?.stringValue?.hasSuffix("452 4.2.2 <[address]>: Mailbox full") == true,
+                "\(timeline.text)")
             let dumpBefore = try ErasureEndToEndTests.pgDump(p.databaseURL)
             #expect(secrets.allSatisfy { dumpBefore.contains($0) }, "the read tables hold plaintext before the erasure")
 

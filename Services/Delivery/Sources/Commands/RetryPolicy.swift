@@ -9,6 +9,17 @@ enum SendDecision: Sendable, Equatable {
     case retry(reason: String, attempt: Int, nextRetryAtMilliseconds: Int64)
     case drop(reason: String)
 
+    /// The same decision with email addresses taken out of the server's text
+    /// (`AddressRedaction`), as it is recorded.
+    var withoutAddresses: SendDecision {
+        switch self {
+        case .sent(let reply, let id): .sent(reply: AddressRedaction.redacting(reply), providerMessageID: id)
+        case .retry(let reason, let attempt, let next):
+            .retry(reason: AddressRedaction.redacting(reason), attempt: attempt, nextRetryAtMilliseconds: next)
+        case .drop(let reason): .drop(reason: AddressRedaction.redacting(reason))
+        }
+    }
+
     /// The message event type it appends.
     var eventType: String {
         switch self {

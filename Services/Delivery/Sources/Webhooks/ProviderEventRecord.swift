@@ -8,7 +8,9 @@ import Webhooks
 /// log it belongs to), the `webhook.unmatched` data that keeps it until its log appears, and the
 /// ids of the events derived from it.
 enum ProviderEventRecord {
-    /// The clear data of `message.provider_event`, minus `message_id` and `log_id`.
+    /// The clear data of `message.provider_event`, minus `message_id` and `log_id`. The
+    /// provider's free text (its message, bounce diagnostic, clicked link) is stored without
+    /// email addresses (`AddressRedaction`): it is in clear, where erasure cannot reach.
     static func logEventData(_ event: ProviderEvent) -> JSONObject {
         let log = event.logEvent
         var data: JSONObject = [
@@ -17,13 +19,13 @@ enum ProviderEventRecord {
             "provider": .string(event.provider.rawValue),
             "provider_event_id": .string(event.providerEventKey),
         ]
-        if let message = log.message { data["message"] = .string(message) }
+        if let message = log.message { data["message"] = .string(AddressRedaction.redacting(message)) }
         var details = JSONObject()
         if let v = log.details.bounceType { details["bounce_type"] = .string(v) }
         if let v = log.details.bounceSubType { details["bounce_sub_type"] = .string(v) }
-        if let v = log.details.bounceDetails { details["bounce_details"] = .string(v) }
+        if let v = log.details.bounceDetails { details["bounce_details"] = .string(AddressRedaction.redacting(v)) }
         if let v = log.details.complaintType { details["complaint_type"] = .string(v) }
-        if let v = log.details.url { details["url"] = .string(v) }
+        if let v = log.details.url { details["url"] = .string(AddressRedaction.redacting(v)) }
         data["details"] = .object(details)
         return data
     }

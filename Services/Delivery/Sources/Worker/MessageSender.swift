@@ -225,9 +225,11 @@ struct MessageSender: Sendable {
 
     private var metadata: JSON { ["actor": "delivery-worker"] }
 
+    /// The outcome event's data. The server's reply goes in without email addresses
+    /// (`AddressRedaction`): servers quote the recipient, and the event is stored in clear.
     private func outcomeData(_ decision: SendDecision, _ message: MessageIdentity) -> JSON {
         let provider = settings.provider
-        switch decision {
+        switch decision.withoutAddresses {
         case .sent(let reply, let providerMessageID):
             var o = MessageEvents.base(message, .sent, provider: provider).objectValue ?? [:]
             if let providerMessageID { o["provider_message_id"] = .string(providerMessageID) }

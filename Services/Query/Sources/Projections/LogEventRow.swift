@@ -10,7 +10,9 @@ struct LogEventRow: Sendable {
     var position: Int64
     var event: MessageLogEvent
 
-    /// The row for a message event; nil when the event is not one (or is malformed).
+    /// The row for a message event; nil when the event is not one (or is malformed). Servers'
+    /// and providers' text is kept without email addresses (`AddressRedaction`), also for events
+    /// recorded before delivery took them out, so a rebuild leaves none in these rows.
     init?(_ recorded: RecordedEvent) {
         let d = recorded.data
         guard recorded.type.hasPrefix("message."),
@@ -24,11 +26,13 @@ struct LogEventRow: Sendable {
         self.messageID = id
         self.position = recorded.position
         self.event = MessageLogEvent(
-            status: status, occurredAtMilliseconds: occurred, provider: provider, message: d["message"]?.stringValue,
+            status: status, occurredAtMilliseconds: occurred, provider: provider,
+            message: d["message"]?.stringValue.map(AddressRedaction.redacting),
             details: DeliveryDetails(
                 bounceType: details?["bounce_type"]?.stringValue, bounceSubType: details?["bounce_sub_type"]?.stringValue,
-                bounceDetails: details?["bounce_details"]?.stringValue,
-                complaintType: details?["complaint_type"]?.stringValue, url: details?["url"]?.stringValue))
+                bounceDetails: details?["bounce_details"]?.stringValue.map(AddressRedaction.redacting),
+                complaintType: details?["complaint_type"]?.stringValue,
+                url: details?["url"]?.stringValue.map(AddressRedaction.redacting)))
     }
 
     /// The event from a `query_log_events` row selected with `LogEventRow.columns`, starting at
