@@ -15,7 +15,10 @@ import Testing
         do {
             let suffix = UInt32.random(in: 1000...9999)
             let email = "erase.everywhere.\(suffix)@example.com"
-            let secrets = [email, "Atlantis-Attribute-\(suffix)", "Oroboros-Order-\(suffix)", "Samarkand-Name-\(suffix)"]
+            let secrets = [
+                email, "Atlantis-Attribute-\(suffix)", "Oroboros-Order-\(suffix)", "Samarkand-Name-\(suffix)",
+                "Tokamak-Token-\(suffix)", "Gondwana-Group-\(suffix)",
+            ]
             let template = try await p.sender.send(
                 "POST", "/templates", json: ["name": "Thanks", "subject": "Thanks {{city}}", "html": "<p>{{note}}</p>"])
             let templateID = try #require(template.json["id"]?.stringValue)
@@ -36,7 +39,23 @@ import Testing
                     "email_data": ["note": .string(secrets[2])],
                 ])
             try #require(sent.status == 200, "\(sent.text)")
-            let mail = try await p.mail(count: 2)
+            // And through the /v1 batch API, with its token and group.
+            let brand = try await p.sender.send(
+                "PUT", "/v1/Brands/photos",
+                json: ["Name": "Photos", "From": "Photos <hello@photos.example>", "Templates": ["tokenAndGroup": .string(templateID)]])
+            try #require(brand.status == 200, "\(brand.text)")
+            let batch = try await p.sender.send(
+                "POST", "/v1/Email/",
+                json: [
+                    "Messages": [
+                        [
+                            "To": .string(email), "Type": "tokenAndGroup", "BrandId": "photos", "Token": .string(secrets[4]),
+                            "NumPhotos": 3, "GroupId": .string(secrets[5]),
+                        ]
+                    ]
+                ])
+            #expect(batch.json["Results"]?.arrayValue?.first?["Status"]?.intValue == 200, "\(batch.text)")
+            let mail = try await p.mail(count: 3)
             #expect(mail.allSatisfy { $0.to.map(\.address) == [email] })
             // Provider events about them, quoting their address the way servers and links do: a
             // deferral on the direct email's log, and a click that matches no log (kept as
