@@ -116,6 +116,9 @@ public struct RecordedEvent: Sendable {
     /// Commit time as unix seconds (fractional).
     public let recordedAt: Double
 
+    /// Commit time as unix milliseconds.
+    public var recordedAtMilliseconds: Int64 { Int64(recordedAt * 1000) }
+
     /// Where a reader stands after this event.
     public var checkpoint: Checkpoint { Checkpoint(transactionID: transactionID, position: position) }
 }

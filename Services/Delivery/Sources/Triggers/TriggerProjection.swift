@@ -78,7 +78,7 @@ final class TriggerProjection: Projection {
     // MARK: Events
 
     private func occurredAt(_ e: RecordedEvent) -> Int64 {
-        e.data["occurred_at"]?.numberText.flatMap { Int64($0) } ?? Int64(e.recordedAt * 1000)
+        e.data["occurred_at"]?.numberText.flatMap { Int64($0) } ?? e.recordedAtMilliseconds
     }
 
     /// The sealed part of an event, or nil when its key was destroyed (erased subject).
@@ -182,7 +182,7 @@ final class TriggerProjection: Projection {
         for t in triggers {
             guard
                 let send = TriggerDecision.firing(
-                    t, tenant: e.tenant, causeEventID: e.id, recordedAtMilliseconds: Int64(e.recordedAt * 1000),
+                    t, tenant: e.tenant, causeEventID: e.id, recordedAtMilliseconds: e.recordedAtMilliseconds,
                     eventData: data, customer: customer)
             else { continue }
             try insert(send, on: c)

@@ -30,9 +30,9 @@ final class CorrelationProjection: Projection {
         var tenant: String
         var hex: String
         var providerID: String?
-        /// When the newest of the batch's events naming a provider id was recorded (epoch
-        /// seconds): the row's `sent_at`, which `WebhookRetention` ages it by.
-        var sentAt: Double = 0
+        /// When the newest of the batch's events naming a provider id was recorded (unix
+        /// milliseconds): the row's `sent_at`, which `WebhookRetention` ages it by.
+        var sentAtMilliseconds: Int64 = 0
     }
 
     /// The types `apply` acts on (the runner skips the JSON of the others).
@@ -55,7 +55,7 @@ final class CorrelationProjection: Projection {
                 }
                 if let providerID {
                     logs[key]?.providerID = providerID
-                    logs[key]?.sentAt = event.recordedAt
+                    logs[key]?.sentAtMilliseconds = event.recordedAtMilliseconds
                 }
             } else if event.type == WebhookEvents.unmatched {
                 try applyUnmatched(event, on: connection)
@@ -74,7 +74,7 @@ final class CorrelationProjection: Projection {
                     SET provider_message_id = EXCLUDED.provider_message_id, sent_at = EXCLUDED.sent_at
                 """,
                 [PostgresBinaryArray(texts: rows.map(\.tenant)), PostgresBinaryArray(texts: rows.map(\.hex)),
-                 PostgresBinaryArray(texts: rows.map(\.providerID)), PostgresBinaryArray(int64s: rows.map { Int64(($0.sentAt * 1000).rounded()) })])
+                 PostgresBinaryArray(texts: rows.map(\.providerID)), PostgresBinaryArray(int64s: rows.map(\.sentAtMilliseconds))])
         }
         // Pending events these logs now match (usually none wait: one cheap look first).
         guard try !connection.execute("SELECT 1 FROM webhook_pending WHERE message_hex IS NULL LIMIT 1").isEmpty else { return }
@@ -124,7 +124,7 @@ final class CorrelationProjection: Projection {
             [
                 event.tenant, pending.eventID, pending.provider, JSON.object(pending.logEventData).text, keys.logHex,
                 keys.headerHex, keys.messageIDHeader, keys.providerMessageID, log?.messageHex,
-                Int64((event.recordedAt * 1000).rounded()),
+                event.recordedAtMilliseconds,
             ])
     }
 }
