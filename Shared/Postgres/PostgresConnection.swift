@@ -37,6 +37,20 @@ public final class PostgresConnection {
         return PQstatus(handle) == CONNECTION_OK
     }
 
+    /// Whether the connection can take a statement now: believed connected and, for an idle
+    /// connection that listens to nothing (the pool's), not being closed by the server. A backend
+    /// that ends while its connection sits idle (a restart, a failover, `pg_terminate_backend`, an
+    /// idle timeout) sends its FATAL message and closes; libpq only notices at the next statement,
+    /// which then fails. Such a connection gets no other unasked bytes (notices and parameter
+    /// reports come with a statement's own results), so any readable byte means the session is
+    /// ending: one `poll`, no round trip, and the caller reconnects first. Only for a connection
+    /// with no statement in flight and no LISTEN.
+    public var isUsable: Bool {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
+    }
+
     /// The server's backend process id (useful in tests).
     public var backendPID: Int32 { handle.map { PQbackendPID($0) } ?? 0 }
 

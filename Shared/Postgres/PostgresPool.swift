@@ -4,8 +4,11 @@ import ThreadSupport
 /// A bounded pool of connections, each owned by its own worker thread. libpq calls block, so
 /// they run on these threads and never on Swift's cooperative pool; callers `await` the result.
 ///
-/// A broken connection (PostgreSQL restarted) is noticed on use and re-opened for the next job;
-/// while the database is down every job fails fast with `PostgresError.Code.unavailable`.
+/// Before each job the worker checks its connection (`PostgresConnection.isUsable`: one `poll`)
+/// and re-opens it when the server has ended the session while it sat idle (a restart, a
+/// failover, a terminated backend), so that job does not fail on a dead socket; a connection that
+/// breaks during a job fails that job and is re-opened for the next. While the database is down
+/// every job fails fast with `PostgresError.Code.unavailable`.
 public final class PostgresPool: @unchecked Sendable {
     // @unchecked Sendable: all mutable state (`queue`, `head`, counters, `isShutDown`) is only
     // touched while holding `condition`; connections never leave their worker thread.
@@ -136,7 +139,7 @@ public final class PostgresPool: @unchecked Sendable {
     private func workerLoop() {
         var connection: PostgresConnection?
         while let job = nextJob() {
-            if connection == nil || connection?.isConnected == false {
+            if connection == nil || connection?.isUsable == false {
                 connection = nil
                 do {
                     connection = try PostgresConnection(
