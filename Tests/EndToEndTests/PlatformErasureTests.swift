@@ -59,7 +59,7 @@ import Testing
             #expect(mail.allSatisfy { $0.to.map(\.address) == [email] })
             // Provider events about them, quoting their address the way servers and links do: a
             // deferral on the direct email's log, and a click that matches no log (kept as
-            // pending until one appears).
+            // pending until one appears); and a spam report, which suppresses the address.
             let logID = try #require(sent.json["receipt_id"]?.stringValue)
             let encoded = email.replacingOccurrences(of: "@", with: "%40")
             let webhook = try await p.postSendGrid([
@@ -69,12 +69,16 @@ import Testing
                 sendGridEvent(
                     "click", email: email,
                     extra: ["sg_message_id": "SG-NOBODY.filter.1", "url": .string("https://example.com/prefs?email=\(encoded)")]),
+                sendGridEvent("spamreport", email: email, logID: logID),
             ])
-            #expect(webhook.json["attached"]?.intValue == 1 && webhook.json["unmatched"]?.intValue == 1, "\(webhook.text)")
-            let timeline = try await p.read("/logs/\(logID)/events") { ($0.json.arrayValue?.count ?? 0) >= 4 }
+            #expect(webhook.json["attached"]?.intValue == 2 && webhook.json["unmatched"]?.intValue == 1, "\(webhook.text)")
+            let timeline = try await p.read("/logs/\(logID)/events") { ($0.json.arrayValue?.count ?? 0) >= 5 }
             #expect(
-                timeline.json.arrayValue?.last?["message"]?.stringValue?.hasSuffix("452 4.2.2 <[address]>: Mailbox full") == true,
-                "\(timeline.text)")
+                timeline.json.arrayValue?.contains {
+                    $0["message"]?.stringValue?.hasSuffix("452 4.2.2 <[address]>: Mailbox full") == true
+                } == true, "\(timeline.text)")
+            let listed = try await p.sender.send("GET", "/suppressions")
+            #expect(listed.json["suppressions"]?.arrayValue?.map { $0["email"] } == [.string(email)], "\(listed.text)")
             let dumpBefore = try ErasureEndToEndTests.pgDump(p.databaseURL)
             #expect(secrets.allSatisfy { dumpBefore.contains($0) }, "the read tables hold plaintext before the erasure")
 
@@ -88,6 +92,12 @@ import Testing
                 let tables = Self.tablesHolding(s, in: dumpAfter)
                 #expect(tables.isEmpty, "\(s) is still in the dump after the erasure, in \(tables)")
             }
+            // The address stays suppressed, without the address: mail to it is still refused.
+            let after = try await p.sender.send("GET", "/suppressions")
+            #expect(after.json["suppressions"]?.arrayValue?.map { $0["email"] } == [.null], "\(after.text)")
+            let refused = try await p.sender.send(
+                "POST", "/send", json: ["email_id": .string(templateID), "recipient": ["address": .string(email)]])
+            #expect(refused.status == 422, "\(refused.text)")
         } catch {
             await p.stop()
             throw error
