@@ -16,13 +16,9 @@ public enum AddressRedaction {
 
     /// `text` with every address replaced by `placeholder`.
     public static func redacting(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        var hasAt = false
-        for b in text.utf8 {
-            if b == 0x40 || b == 0x25 { hasAt = true }
-            bytes.append(b)
-        }
-        guard hasAt else { return text }
+        // Most text has no `@` (or `%`, for `%40`): returned as it is, nothing copied.
+        guard text.utf8.contains(where: { $0 == 0x40 || $0 == 0x25 }) else { return text }
+        let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var copied = 0
