@@ -87,6 +87,21 @@ public struct IdempotencyStore: Sendable {
         return response
     }
 
+    /// Forgets the tenant's stored responses that name any of `addresses` (case-insensitively):
+    /// part of an erasure, since a response kept for a replay can quote the erased customer's
+    /// address (a drip activation answers with its recipient). A request retried with such a
+    /// key afterwards runs again instead of being replayed.
+    public func forgetResponses(tenant: String, naming addresses: [String]) async throws {
+        let addresses = addresses.filter { !$0.isEmpty }.map { $0.lowercased() }
+        guard !addresses.isEmpty else { return }
+        try await pool.execute(
+            """
+            DELETE FROM idempotency_keys WHERE tenant = $1
+               AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS a(address)
+                            WHERE strpos(lower(convert_from(body, 'UTF8')), a.address) > 0)
+            """, [tenant, PostgresArray(addresses)])
+    }
+
     /// Forgets keys older than the retention period.
     public func prune() async throws {
         try await pool.execute(

@@ -79,6 +79,17 @@ import Testing
                 } == true, "\(timeline.text)")
             let listed = try await p.sender.send("GET", "/suppressions")
             #expect(listed.json["suppressions"]?.arrayValue?.map { $0["email"] } == [.string(email)], "\(listed.text)")
+            // A response kept for an Idempotency-Key that quotes the address (bytea in the dump,
+            // so looked for directly).
+            let deactivated = try await p.sender.send(
+                "POST", "/api/v1/drips/deactivate", json: ["email_address": .string(email)],
+                headers: [("Idempotency-Key", "deactivate-\(suffix)")])
+            #expect(deactivated.status == 200 && deactivated.text.contains(email), "\(deactivated.text)")
+            let storedResponses = {
+                try await p.delivery.store.pool.execute(
+                    "SELECT count(*) FROM idempotency_keys WHERE strpos(convert_from(body, 'UTF8'), $1) > 0", [email])[0].int(0)
+            }
+            #expect(try await storedResponses() == 1)
             let dumpBefore = try ErasureEndToEndTests.pgDump(p.databaseURL)
             #expect(secrets.allSatisfy { dumpBefore.contains($0) }, "the read tables hold plaintext before the erasure")
 
@@ -92,6 +103,7 @@ import Testing
                 let tables = Self.tablesHolding(s, in: dumpAfter)
                 #expect(tables.isEmpty, "\(s) is still in the dump after the erasure, in \(tables)")
             }
+            #expect(try await storedResponses() == 0, "a stored response still quotes the erased address")
             // The address stays suppressed, without the address: mail to it is still refused.
             let after = try await p.sender.send("GET", "/suppressions")
             #expect(after.json["suppressions"]?.arrayValue?.map { $0["email"] } == [.null], "\(after.text)")

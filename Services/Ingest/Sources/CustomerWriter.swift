@@ -222,6 +222,8 @@ struct CustomerWriter: Sendable {
     struct Erasure: Sendable {
         let appends: [StreamAppend]
         let subjects: [String]
+        /// The customer's addresses (and its id when that is one), for `complete`.
+        let addresses: [String]
     }
 
     func erasure(customerID: String, tenant: String, eventID: (Int) -> UUID, request: HTTPRequest) async throws -> Erasure? {
@@ -270,15 +272,18 @@ struct CustomerWriter: Sendable {
             appends: [
                 StreamAppend(tenant: tenant, stream: stream, expected: .exact(version), events: [tombstone]),
                 StreamAppend(tenant: tenant, stream: EventCatalog.auditStream, events: [audit]),
-            ], subjects: subjects)
+            ], subjects: subjects, addresses: (customerID.contains("@") ? [customerID] : []) + emails)
     }
 
-    /// Destroys the keys of erased subjects (crypto-shredding).
-    func destroyKeys(tenant: String, subjects: [String]) async throws {
+    /// Completes erasures once their events are appended: destroys the keys of the erased
+    /// subjects (crypto-shredding) and forgets the stored responses that quote their addresses.
+    func complete(_ erasures: [Erasure], tenant: String) async throws {
         let vault = self.vault
+        let subjects = erasures.flatMap(\.subjects)
         try await app.store.pool.withConnection { c in
             for s in subjects { try vault.destroyKey(tenant: tenant, subjectHash: s, on: c) }
         }
+        try await app.idempotency.forgetResponses(tenant: tenant, naming: erasures.flatMap(\.addresses))
     }
 
     /// Appends; when an erasure destroyed a key meanwhile, forgets it and rebuilds once.

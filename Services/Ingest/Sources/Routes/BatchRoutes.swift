@@ -32,7 +32,7 @@ struct BatchRoutes: Sendable {
 
     func apply(_ ops: [BatchOperation], request: HTTPRequest, tenant: String) async throws -> HTTPResponse {
         try await app.idempotency.run(request, tenant: tenant) { identity in
-            var subjectsToDestroy: [String] = []
+            var erasures: [CustomerWriter.Erasure] = []
             let result = try await writer.append {
                 // Inside the build: when an erasure destroyed a key meanwhile, the rebuild
                 // fetches the live ones.
@@ -43,7 +43,7 @@ struct BatchRoutes: Sendable {
                         return $0.customerID
                     })
                 var units: [StreamAppend] = []
-                subjectsToDestroy = []
+                erasures = []
                 for (i, op) in ops.enumerated() {
                     switch op {
                     case .identify(let u):
@@ -60,12 +60,12 @@ struct BatchRoutes: Sendable {
                             customerID: id, tenant: tenant, eventID: { identity.eventID(i, salt: "delete\($0)") }, request: request)
                         else { throw BatchError(errors: [(i, "customer not found")]) }
                         units += erasure.appends
-                        subjectsToDestroy += erasure.subjects
+                        erasures.append(erasure)
                     }
                 }
                 return units
             }
-            if !subjectsToDestroy.isEmpty { try await writer.destroyKeys(tenant: tenant, subjects: subjectsToDestroy) }
+            if !erasures.isEmpty { try await writer.complete(erasures, tenant: tenant) }
             return CustomerRoutes.written(result)
         }
     }

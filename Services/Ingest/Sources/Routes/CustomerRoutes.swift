@@ -138,7 +138,7 @@ struct CustomerRoutes: Sendable {
                 else { throw HTTPError(.notFound, "customer not found") }
                 do {
                     let result = try await app.store.append(erasure.appends)
-                    try await writer.destroyKeys(tenant: tenant, subjects: erasure.subjects)
+                    try await writer.complete([erasure], tenant: tenant)
                     return Self.written(result)
                 } catch AppendError.wrongExpectedVersion where attempt < 3 {
                     attempt += 1  // a write raced the delete: read the stream again
