@@ -211,7 +211,9 @@ public final class EventAppender: @unchecked Sendable {
         var connection: PostgresConnection?
         while let batch = takeBatch(index: index) {
             do {
-                if connection == nil || connection?.isConnected == false {
+                // Checked before each batch: a connection the server closed while it was idle (a
+                // restart, a failover) is replaced before the batch, not found dead by it.
+                if connection == nil || connection?.isUsable == false {
                     connection = nil
                     connection = try PostgresConnection(url: configuration.url, setupStatements: Self.sessionSettings)
                 }

@@ -25,7 +25,7 @@ final class EventPrefetcher: @unchecked Sendable {
     func start(_ batch: EventBatch, types: Set<String>? = nil) {
         queue.async { [self] in
             do {
-                if connection?.isConnected != true {
+                if connection?.isUsable != true {
                     connection = nil
                     connection = try PostgresConnection(url: url)
                 }

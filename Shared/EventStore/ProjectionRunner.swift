@@ -114,7 +114,7 @@ public final class ProjectionRunner: @unchecked Sendable {
                     unrelatedDelay: configuration.unrelatedEventsDelay, timeout: timeout)
             }
             do {
-                if connection == nil || connection?.isConnected == false {
+                if connection == nil || connection?.isUsable == false {
                     isLeader = false
                     progress.setLeader(false)
                     connection = nil

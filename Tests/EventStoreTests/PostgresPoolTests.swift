@@ -1,3 +1,4 @@
+@testable import EventStore
 import Foundation
 import Postgres
 import TestSupport
@@ -24,3 +25,23 @@ import Testing
     }
 }
 
+
+@Suite struct ServerEndedSessionsTests {
+    /// Every session of the database ends while idle, as in a PostgreSQL restart or failover:
+    /// the next append and the next pooled read succeed at once, on new connections, instead of
+    /// each of them failing once on a dead one.
+    @Test func appendsAndReadsAfterTheServerEndedEverySessionDoNotFail() async throws {
+        let store = try await makeStore(committers: 1)
+        defer { store.shutdown() }
+        _ = try await store.append(StreamAppend(tenant: "t", stream: "s-1", events: [event()]))
+        let database = String(store.configuration.url.split(separator: "/").last ?? "")
+        let admin = try PostgresConnection(url: try TestPostgres.adminURL())
+        defer { admin.close() }
+        let others = "datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE \(others)", [database])
+        #expect(try await eventually { try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE \(others)", [database])[0].int(0) == 0 })
+        let appended = try await store.append(StreamAppend(tenant: "t", stream: "s-2", events: [event()]))
+        #expect(appended.checkpoint.position > 0)
+        #expect(try await store.read(after: .start, limit: 10).count == 2)
+    }
+}

@@ -80,7 +80,7 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
         while !isStopping {
             let seen = notifier.current
             do {
-                if connection == nil || connection?.isConnected == false {
+                if connection == nil || connection?.isUsable == false {
                     isLeader = false
                     connection = try PostgresConnection(url: url)
                 }

@@ -131,7 +131,7 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
         while !isStopping {
             let seen = currentGeneration
             do {
-                if connection?.isConnected != true {
+                if connection?.isUsable != true {
                     setLeader(false)
                     connection?.close()
                     connection = try PostgresConnection(url: url)
