@@ -186,7 +186,7 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
                 guard state.rows.first?[0] == "pending" else { return }
                 try appendAndWait(unit)
                 try c.execute(
-                    "UPDATE scheduled_sends SET state = 'sent', payload = NULL, recipient_address = '' WHERE message_id = $1",
+                    "UPDATE scheduled_sends SET state = 'sent', \(TriggerSchema.clearedWhenFinal) WHERE message_id = $1",
                     [id])
             }
         } catch AppendError.keyDestroyed {
@@ -203,7 +203,7 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
         if try !EventReader.readStream(tenant: tenant, stream: EventCatalog.messageStream(messageHex: message.hex), on: c).isEmpty {
             try c.execute(
                 """
-                UPDATE scheduled_sends SET state = 'sent', payload = NULL, recipient_address = ''
+                UPDATE scheduled_sends SET state = 'sent', \(TriggerSchema.clearedWhenFinal)
                  WHERE message_id = $1 AND state = 'cancelling'
                 """, [id])
             return
@@ -220,14 +220,14 @@ final class ScheduledSendDispatcher: BackgroundWorker, @unchecked Sendable {
             try appendAndWait(
                 StreamAppend(tenant: tenant, stream: TriggerEvents.activationStream(activation), events: [event]))
             try c.execute(
-                "UPDATE scheduled_sends SET state = 'cancelled', payload = NULL, recipient_address = '' WHERE message_id = $1", [id])
+                "UPDATE scheduled_sends SET state = 'cancelled', \(TriggerSchema.clearedWhenFinal) WHERE message_id = $1", [id])
         }
     }
 
     private func mark(_ id: UUID, state: String, reason: String?, on c: PostgresConnection) throws {
         try c.execute(
             """
-            UPDATE scheduled_sends SET state = $2, cancel_reason = $3, payload = NULL, recipient_address = ''
+            UPDATE scheduled_sends SET state = $2, cancel_reason = $3, \(TriggerSchema.clearedWhenFinal)
              WHERE message_id = $1 AND state = 'pending'
             """, [id, state, reason])
     }

@@ -53,14 +53,14 @@ final class TriggerProjection: Projection {
                 guard let id = e.data["message_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { continue }
                 try c.execute(
                     """
-                    UPDATE scheduled_sends SET state = 'cancelled', cancel_reason = $2, payload = NULL, recipient_address = ''
+                    UPDATE scheduled_sends SET state = 'cancelled', cancel_reason = $2, \(TriggerSchema.clearedWhenFinal)
                     WHERE message_id = $1 AND state IN ('pending', 'cancelling', 'cancelled')
                     """, [id, e.data["reason"]?.stringValue ?? "cancelled"])
             case EventCatalog.messageTriggered:
                 guard let id = e.data["message_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { continue }
                 try c.execute(
                     """
-                    UPDATE scheduled_sends SET state = 'sent', payload = NULL, recipient_address = ''
+                    UPDATE scheduled_sends SET state = 'sent', \(TriggerSchema.clearedWhenFinal)
                     WHERE message_id = $1 AND state IN ('pending', 'cancelling')
                     """, [id])
             case EventCatalog.suppressionAdded: scheduled = try suppressionAdded(e, on: c) || scheduled
@@ -140,7 +140,8 @@ final class TriggerProjection: Projection {
             for email in gone.rows.compactMap({ $0[0] }) {
                 try c.execute(
                     """
-                    UPDATE scheduled_sends SET state = 'cancelled', cancel_reason = 'customer deleted', payload = NULL, recipient_address = ''
+                    UPDATE scheduled_sends
+                       SET state = 'cancelled', cancel_reason = 'customer deleted', \(TriggerSchema.clearedWhenFinal)
                     WHERE tenant = $1 AND recipient_address = $2 AND kind = 'trigger' AND state = 'pending'
                     """, [e.tenant, email.lowercased()])
             }

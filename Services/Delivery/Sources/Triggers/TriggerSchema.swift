@@ -5,6 +5,11 @@ import EventStore
 enum TriggerSchema {
     static let component = "delivery_triggers"
 
+    /// What a `scheduled_sends` row loses when it becomes final (sent or cancelled), for every
+    /// statement that makes it so: the payload and the recipient's address, which a final row is
+    /// never read for, and which must not outlive an erasure of the customer (migration 3).
+    static let clearedWhenFinal = "payload = NULL, recipient_address = ''"
+
     static let migrations: [Migration] = [
         Migration(
             version: 1, name: "triggers, drip campaigns, customers, scheduled sends",
