@@ -84,7 +84,7 @@ struct OutboxTransitionRulesTests {
         #expect(OutboxTransitions.effect(move("a", 2, EventCatalog.messageQueued)) == .unchanged)
         #expect(
             OutboxTransitions.effect(move("a", 3, EventCatalog.messageFailedToSend, data: ["attempt": 2, "next_retry_at": 1_500]))
-                == .change(.init(state: "pending", lease: .clear, dueSeconds: 1.5, attempts: 2)))
+                == .change(.init(state: "pending", clearsLease: true, dueSeconds: 1.5, attempts: 2)))
         // A finished message leaves the outbox.
         #expect(OutboxTransitions.effect(move("a", 3, EventCatalog.messageSent)) == .remove)
         #expect(OutboxTransitions.effect(move("a", 3, EventCatalog.messageDropped)) == .remove)

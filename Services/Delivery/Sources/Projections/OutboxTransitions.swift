@@ -147,7 +147,7 @@ enum OutboxTransitions {
         case EventCatalog.messageFailedToSend:
             return .change(
                 Change(
-                    state: "pending", lease: .clear,
+                    state: "pending", clearsLease: true,
                     dueSeconds: Double(m.data["next_retry_at"]?.intValue ?? 0) / 1000,
                     attempts: m.data["attempt"]?.intValue ?? 1))
         case EventCatalog.messageSent, EventCatalog.messageDropped:
@@ -163,18 +163,12 @@ enum OutboxTransitions {
     struct Change: Equatable {
         /// The new state; nil keeps it.
         var state: String?
-        /// How `lease_until` moves.
-        var lease: Lease = .keep
+        /// Whether it clears `lease_until` (set only on rows earlier versions left `sending`).
+        var clearsLease = false
         /// `due_at`, in seconds since 1970: nil keeps it.
         var dueSeconds: Double?
         /// `attempts`: nil keeps it.
         var attempts: Int?
-
-        /// Only cleared now (`lease_until` is set on rows earlier versions left `sending`).
-        enum Lease: Int {
-            case keep = 0
-            case clear = 1
-        }
 
         /// The columns it sets besides `version`.
         struct Columns: OptionSet {
@@ -189,7 +183,7 @@ enum OutboxTransitions {
         var columns: Columns {
             var c: Columns = []
             if state != nil { c.insert(.state) }
-            if lease != .keep { c.insert(.lease) }
+            if clearsLease { c.insert(.lease) }
             if dueSeconds != nil { c.insert(.due) }
             if attempts != nil { c.insert(.attempts) }
             return c
@@ -220,19 +214,19 @@ enum OutboxTransitions {
             """
             UPDATE delivery_outbox AS o SET
                 state = COALESCE(u.state, o.state),
-                lease_until = CASE u.lease WHEN 0 THEN o.lease_until ELSE NULL END,
+                lease_until = CASE WHEN u.clear_lease THEN NULL ELSE o.lease_until END,
                 due_at = COALESCE(to_timestamp(u.due_at::float8), o.due_at),
                 attempts = COALESCE(u.attempts::int, o.attempts),
                 version = u.version
-            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[])
-                AS u(tenant, hex, version, state, lease, due_at, attempts)
+            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bool[], $6::text[], $7::text[])
+                AS u(tenant, hex, version, state, clear_lease, due_at, attempts)
             WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.version < u.version
             """,
             // Binary arrays (no `array_in` parsing in the server); the two nullable numbers go
             // as text and are cast there.
             [PostgresBinaryArray(texts: changes.map(\.0.tenant)), PostgresBinaryArray(texts: changes.map(\.0.messageHex)),
              PostgresBinaryArray(int64s: changes.map(\.0.version)), PostgresBinaryArray(texts: changes.map(\.1.state)),
-             PostgresBinaryArray(int64s: changes.map { Int64($0.1.lease.rawValue) }),
+             PostgresBinaryArray(bools: changes.map(\.1.clearsLease)),
              PostgresBinaryArray(texts: changes.map { $0.1.dueSeconds.map { String($0) } }),
              PostgresBinaryArray(texts: changes.map { $0.1.attempts.map(String.init) })])
     }
