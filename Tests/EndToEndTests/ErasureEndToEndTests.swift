@@ -66,14 +66,7 @@ import Testing
         for s in secrets { #expect(!dumpAfter.contains(s), "\(s) still in the dump") }
 
         // A rebuild from position 0 brings nothing back.
-        let total = try await query.store.pool.execute("SELECT count(*) FROM events")[0].int(0) ?? 0
-        let runners = query.projectionRunners
-        let appliedBefore = runners.map(\.progress.appliedEvents)
-        for r in runners { r.requestRebuild() }
-        let replayed = await eventually(timeout: .seconds(20)) {
-            zip(runners, appliedBefore).allSatisfy { r, applied in r.progress.appliedEvents >= applied + total && r.progress.isCaughtUp }
-        }
-        #expect(replayed)
+        #expect(try await query.rebuildEveryProjection(timeout: .seconds(20)))
         #expect(try await reader.send("GET", "/customers/\(email)").status == 404)
         let dumpRebuilt = try Self.pgDump(url)
         for s in secrets { #expect(!dumpRebuilt.contains(s), "\(s) back after a rebuild") }

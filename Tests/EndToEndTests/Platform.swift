@@ -107,3 +107,19 @@ func sendGridEvent(_ event: String, email: String, logID: String? = nil, smtpID:
     for (k, v) in extra { e[k] = v }
     return .object(e)
 }
+
+extension ServiceApp {
+    /// Rebuilds every projection this app runs from the first event; true once each has applied
+    /// every event of the table again and caught up (within `timeout`).
+    func rebuildEveryProjection(timeout: Duration = .seconds(30)) async throws -> Bool {
+        let total = try await store.pool.execute("SELECT count(*) FROM events")[0].int(0) ?? 0
+        let runners = projectionRunners
+        let applied = runners.map(\.progress.appliedEvents)
+        for runner in runners { runner.requestRebuild() }
+        return await eventually(timeout: timeout) {
+            zip(runners, applied).allSatisfy { runner, before in
+                runner.progress.appliedEvents >= before + total && runner.progress.isCaughtUp
+            }
+        }
+    }
+}

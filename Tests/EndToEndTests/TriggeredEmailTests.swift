@@ -53,16 +53,7 @@ import Testing
             #expect(logs.json["logs"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [logID])
 
             // A replay of delivery's projections from position 0 sends nothing new.
-            let total = try await p.delivery.store.pool.execute("SELECT count(*) FROM events")[0].int(0) ?? 0
-            let runners = p.delivery.projectionRunners
-            let before = runners.map(\.progress.appliedEvents)
-            for runner in runners { runner.requestRebuild() }
-            let replayed = await eventually(timeout: .seconds(20)) {
-                zip(runners, before).allSatisfy { runner, applied in
-                    runner.progress.appliedEvents >= applied + total && runner.progress.isCaughtUp
-                }
-            }
-            #expect(replayed)
+            #expect(try await p.delivery.rebuildEveryProjection(timeout: .seconds(20)))
             let marker = try await p.writer.send("POST", "/api/v1/customers/cust-42/events", json: ["name": "marker"])
             try await p.delivery.waitForConsistency(try #require(Checkpoint(token: marker.header("X-Consistency-Token") ?? "")))
             let triggered = try await p.delivery.store.pool.execute(
