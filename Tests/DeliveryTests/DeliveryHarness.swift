@@ -3,6 +3,7 @@ import DeliveryService
 import EventStore
 import Foundation
 import JSON
+import Postgres
 import Service
 import TestSupport
 import Testing
@@ -150,4 +151,12 @@ func waitForMail(_ smtp: SMTPFixture, count: Int, timeout: Duration = .seconds(1
         return received.count >= count
     }
     return received
+}
+
+/// A connection to a fresh database where `component` stands just before migration `version`
+/// (for tests of a migration over rows written by the versions before it).
+func database(migratedBefore version: Int, component: String, migrations: [Migration]) throws -> PostgresConnection {
+    let connection = try PostgresConnection(url: try TestPostgres.makeDatabase())
+    try Migrator.migrate(connection, component: component, migrations: migrations.filter { $0.version < version })
+    return connection
 }

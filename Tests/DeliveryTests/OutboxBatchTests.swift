@@ -200,10 +200,8 @@ struct ProviderMessageIDTests {
 struct OutboxMigrationTests {
     @Test("migration 3 removes finished messages' rows and the columns nothing read, and keeps the live work")
     func finishedRowsGo() throws {
-        let connection = try PostgresConnection(url: try TestPostgres.makeDatabase())
+        let connection = try database(migratedBefore: 3, component: DeliveryService.name, migrations: DeliverySchema.migrations)
         defer { connection.close() }
-        let before = Array(DeliverySchema.migrations.prefix { $0.version < 3 })
-        try Migrator.migrate(connection, component: DeliveryService.name, migrations: before)
         for (hex, state) in [("a", "pending"), ("b", "sending"), ("c", "sent"), ("d", "dropped")] {
             try connection.execute(
                 """

@@ -9,10 +9,8 @@ import Testing
 struct TriggerMigrationTests {
     @Test("migration 3 blanks the address of final rows and keeps it where a row still has work")
     func finalRowsLoseTheirAddress() throws {
-        let connection = try PostgresConnection(url: try TestPostgres.makeDatabase())
+        let connection = try database(migratedBefore: 3, component: TriggerSchema.component, migrations: TriggerSchema.migrations)
         defer { connection.close() }
-        let before = Array(TriggerSchema.migrations.prefix { $0.version < 3 })
-        try Migrator.migrate(connection, component: TriggerSchema.component, migrations: before)
         // Final rows (payload already blanked), work still to do, and a row DripScheduler has
         // marked cancelled whose event is not applied yet (it may still go back to pending).
         let rows: [(String, String, Bool)] = [
