@@ -4,6 +4,7 @@ import Domain
 import Foundation
 import EventStore
 import JSON
+import Postgres
 import TestSupport
 import Testing
 
@@ -149,6 +150,61 @@ import Testing
     }
 }
 
+extension WorkerTests {
+    /// The worker's lock session ends while a batch is on the wire (a database restart, a dropped
+    /// connection): the batch hands nothing more to the transport, and the claims it leaves are
+    /// taken over, by whichever worker leads next, only after `takeoverGrace` — each mail goes
+    /// out once. Before, the batch went on sending what it had claimed while a new leader took
+    /// the same claims over at once.
+    @Test func aBatchStopsSendingWhenItsLeaderLosesTheLock() async throws {
+        let smtp = try SMTPFixture(mode: .slow)  // each 250 held for a second
+        let database = try TestPostgres.makeDatabase()
+        let h = try await DeliveryHarness.start(
+            smtpPort: smtp.port, databaseURL: database, extra: ["MAIL_CONCURRENCY": "1"])
+        let id = try await h.createTemplate(subject: "s", html: "h")
+        try await h.putBrand("acme", templateID: id)
+        // One request, so one batch claims all four; one send at a time.
+        let messages: [JSON] = (0..<4).map { n in
+            ["To": .string("r\(n)@example.com"), "Type": "token", "BrandId": "acme", "Token": "t", "NumPhotos": 1]
+        }
+        let r = try await h.client.send("POST", "/v1/Email/", json: ["Messages": .array(messages)])
+        try #require(r.status == 200, "\(r.text)")
+        let logs = (r.json["Results"]?.arrayValue ?? []).compactMap { $0["MessageId"]?.stringValue }
+            .map { "log_" + $0.replacingOccurrences(of: "-", with: "").lowercased() }
+        try #require(logs.count == 4)
+        _ = try await waitForMail(smtp, count: 1)
+        // End the session holding the worker's advisory lock, as a restart would.
+        let c = try PostgresConnection(url: database)
+        let ended = try c.execute(
+            """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+            WHERE locktype = 'advisory' AND granted
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND ((classid::bigint << 32) | objid::bigint) = $1
+            """, [OutboxWorker.lockKey])
+        #expect(ended[0].int(0) == 1)
+        for log in logs { _ = try await h.waitForEvent(log, "message.sent", timeout: .seconds(30)) }
+        let received = try smtp.received().map(\.message_id)
+        for log in logs {
+            #expect(received.filter { $0 == "<\(log)@\(DeliveryHarness.fromDomain)>" }.count == 1, "\(log): \(received)")
+        }
+        // Some mails were not handed over in the first term: claimed again in the next one.
+        // taken over no sooner than the grace after the first claim (which preceded the new term).
+        var claims: [Int] = []
+        for log in logs {
+            let queued = try await h.messageEvents(log).filter { $0.type == "message.queued" }
+            claims.append(queued.count)
+            if queued.count == 2 {
+                let gap = queued[1].recordedAt - queued[0].recordedAt
+                #expect(gap >= 5, "\(log) claimed again after \(gap) s")
+            }
+        }
+        #expect(claims.first == 1 && claims.contains(2), "claims per message: \(claims)")
+        await h.shutdown()
+        smtp.stop()
+    }
+}
+
 @Suite struct AbandonedClaimTests {
     /// A stream that ends in `queued` with no outcome is a dead leader's claim; anything after
     /// it (or another version) is not.
@@ -225,5 +281,21 @@ import Testing
         #expect(try smtp.received().count == 1)
         await h.shutdown()
         smtp.stop()
+    }
+}
+
+@Suite struct LeadershipTermTests {
+    @Test func aTermTakesOverClaimsOnlyAfterItsGraceAndEndsOnce() {
+        let began = ContinuousClock.now
+        let term = LeadershipTerm(began: began, takeoverGrace: .seconds(5))
+        #expect(term.isCurrent)
+        #expect(!term.takesOverClaims(at: began))
+        #expect(!term.takesOverClaims(at: began + .milliseconds(4999)))
+        #expect(term.takesOverClaims(at: began + .seconds(5)))
+        #expect(term.takesOverClaimsFrom == began + .seconds(5))
+        term.end()
+        #expect(!term.isCurrent)
+        term.end()
+        #expect(!term.isCurrent)
     }
 }

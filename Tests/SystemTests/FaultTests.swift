@@ -236,6 +236,75 @@ import Testing
         kill(b, SIGTERM)
         #expect(await RunningExecutable.waitForExit(b) == 0)
     }
+
+    /// The provider takes mails while the database is down (so `sent` cannot be recorded), for
+    /// longer than the worker used to retry: each mail must still go out once. The worker keeps
+    /// the outcomes until the database takes them, and whichever replica leads after the restart
+    /// leaves the old leader's claims alone for `takeoverGrace`, long enough for those outcomes
+    /// to land. Before, the outcomes were given up after ~4 s and every mail was sent again.
+    @Test func databaseDownWhileTheProviderTakesMailsSendsEachOnce() async throws {
+        let cluster = try PrivateCluster()
+        defer { cluster.destroy() }
+        let smtp = try SMTPFixture(mode: .slow)
+        defer { smtp.stop() }
+        let shared = [
+            "MASTER_KEY": MasterKeyring.generateEntry(id: "fault4"),
+            "MAIL_TRANSPORT": "smtp://127.0.0.1:\(smtp.port)?tls=none&timeout=10&connect_timeout=2&sessions=1",
+            "MAIL_FROM_DOMAIN": "mail.test",
+        ]
+        // A leads (it starts alone); B stands by and may take the lock when the database is back.
+        let portA = TestPortAllocator.freePort()
+        let portB = TestPortAllocator.freePort()
+        let a = try RunningExecutable.spawn("delivery", environment: Self.environment(cluster.url, port: portA, extra: shared))
+        let clientA = TestHTTPClient(port: portA, basicAuth: ("site1", "key1"))
+        #expect(await Self.healthy(clientA))
+        #expect(await eventually(timeout: .seconds(30)) { (try? await clientA.send("GET", "/readyz").status) == 200 })
+        let b = try RunningExecutable.spawn("delivery", environment: Self.environment(cluster.url, port: portB, extra: shared))
+        #expect(await Self.healthy(TestHTTPClient(port: portB, basicAuth: ("site1", "key1"))))
+
+        let template = try await clientA.send("POST", "/templates", json: ["name": "T", "subject": "s", "html": "h"])
+        let templateID = try #require(template.json["id"]?.stringValue)
+        var logs: [String] = []
+        for i in 0..<4 {
+            let r = try await clientA.send(
+                "POST", "/send", json: ["email_id": .string(templateID), "recipient": ["address": .string("r\(i)@example.com")]])
+            logs.append(try #require(r.json["receipt_id"]?.stringValue))
+        }
+        // The first mail is at the provider (which holds each 250 for a second): the database
+        // goes away with the batch on the wire, and stays away until every mail went out and
+        // well past the old ~4 s of retries.
+        #expect(await eventually(timeout: .seconds(20)) { ((try? smtp.received().count) ?? 0) >= 1 })
+        try cluster.stop()
+        let down = ContinuousClock.now
+        #expect(await eventually(timeout: .seconds(20)) { ((try? smtp.received().count) ?? 0) >= logs.count })
+        try await Task.sleep(until: down + .seconds(FaultScale.pick(12, long: 30)))  // the outage itself is what is under test
+        try cluster.start()
+
+        // Every message ends with one `queued` and one `sent`, and the outbox empties (a mail
+        // sent again would first be claimed again, so its row would wait for that outcome).
+        let c = try PostgresConnection(url: cluster.url)
+        let streams = PostgresArray(logs.map { "message-" + $0.dropFirst(4) })
+        let settled = await eventually(timeout: FaultScale.seconds(60)) {
+            let sent = try? c.execute(
+                "SELECT count(DISTINCT stream) FROM events WHERE type = 'message.sent' AND stream = ANY($1::text[])", [streams])
+            let pending = try? c.execute("SELECT count(*) FROM delivery_outbox")
+            return sent?[0].int(0) == logs.count && pending?[0].int(0) == 0
+        }
+        #expect(settled, "every message is sent and the outbox is empty")
+        let timelines = try c.execute(
+            "SELECT stream, string_agg(type, ',' ORDER BY position) FROM events WHERE stream = ANY($1::text[]) GROUP BY stream",
+            [streams])
+        for row in timelines.rows {
+            #expect(row[1] == "message.requested,message.queued,message.sent", "\(row[0] ?? ""): \(row[1] ?? "")")
+        }
+        var copies: [String: Int] = [:]
+        for id in try smtp.received().map(\.message_id) { copies[id, default: 0] += 1 }
+        for log in logs { #expect(copies["<\(log)@mail.test>"] == 1, "\(log): \(copies["<\(log)@mail.test>"] ?? 0) copies") }
+        for pid in [a, b] {
+            kill(pid, SIGTERM)
+            #expect(await RunningExecutable.waitForExit(pid) == 0)
+        }
+    }
 }
 
 extension FaultTests {

@@ -46,19 +46,23 @@ struct MessageSender: Sendable {
     /// Template versions never change once saved: keep the ones already loaded.
     let versions = TemplateVersionCache()
 
-    /// Sends a batch of due messages (distinct keys), each send holding one of `slots` while on
-    /// the wire.
-    func send(_ batch: [DueMessage], slots: SendSlots) async {
+    /// Sends a batch of due messages (distinct keys) claimed in `term`, each send holding one of
+    /// `slots` while on the wire. Outcomes are recorded once the database takes them, for as
+    /// long as `keepsRecording` says the worker runs.
+    func send(
+        _ batch: [DueMessage], slots: SendSlots, term: LeadershipTerm, keepsRecording: @escaping @Sendable () -> Bool
+    ) async {
         // 1. queued, only where the stream is where the row says (else the row is stale: retry soon).
-        let claimed = await queue(batch)
+        let claimed = await queue(batch, term: term)
         guard !claimed.isEmpty else { return }
-        // 2. load everything the emails need, then compose and send.
+        // 2. load everything the emails need, then compose and send (while the term lasts).
         let composed = await compose(claimed.map(\.due))
-        let sent = await transmit(composed, slots: slots)
-        let outcomes = zip(claimed, sent).map { outcome(of: $0, $1) }
+        let sent = await transmit(composed, slots: slots, term: term)
+        let outcomes = zip(claimed, sent).compactMap { item, sent in sent.map { outcome(of: item, $0) } }
         // 3. the outcomes in one append; then the rows follow: the projection applies them, or
         // the worker does (if that fails too, the projection moves them when it can).
-        guard let (moves, checkpoint) = await record(outcomes), !moves.isEmpty else { return }
+        guard let (moves, checkpoint) = await record(outcomes, keepsRecording: keepsRecording), !moves.isEmpty
+        else { return }
         if projectionMovesRows, let outbox, await outbox.wait(for: checkpoint, timeout: outboxWait) { return }
         _ = try? await moveAll(moves)
     }
@@ -81,9 +85,10 @@ struct MessageSender: Sendable {
     }
 
     /// Appends `queued` to each message whose stream is still at the row's version, or whose
-    /// stream ends in a `queued` with no outcome after it (see `endsInAbandonedClaim`). The
-    /// appends are independent (one refused never holds back another) and queued together.
-    private func queue(_ batch: [DueMessage]) async -> [Claimed] {
+    /// stream ends in a `queued` with no outcome after it (see `endsInAbandonedClaim`) once
+    /// `term` takes over such claims (until then their rows fall due when it does). The appends
+    /// are independent (one refused never holds back another) and queued together.
+    private func queue(_ batch: [DueMessage], term: LeadershipTerm) async -> [Claimed] {
         let metadata = self.metadata
         let store = app.store
         // Each message's identity, parsed once; a row that names none is never claimed.
@@ -110,35 +115,48 @@ struct MessageSender: Sendable {
                 break
             }
         }
-        // Streams that moved on since the row was read: claim those that end in an abandoned claim.
+        // Streams that moved on since the row was read: claim those that end in an abandoned
+        // claim, once this term takes such claims over.
+        var deferred: [DueMessage] = []
         for (index, actual) in movedOn {
             let due = batch[index]
             let stream = EventCatalog.messageStream(messageHex: due.messageHex)
-            guard await Self.endsInAbandonedClaim(store, tenant: due.tenant, stream: stream, at: actual),
-                let r = try? await store.append(queued(index, at: actual))
-            else { continue }
+            guard await Self.endsInAbandonedClaim(store, tenant: due.tenant, stream: stream, at: actual) else { continue }
+            guard term.takesOverClaims() else {
+                deferred.append(due)
+                continue
+            }
+            guard let r = try? await store.append(queued(index, at: actual)) else { continue }
             results[index] = r.streams.first?.lastVersion ?? actual + 1
         }
         var claimed: [Claimed] = []
         var stale: [DueMessage] = []
+        let deferredKeys = Set(deferred.map(\.key))
         for (index, due) in batch.enumerated() {
             if let version = results[index], let message = messages[index] {
                 claimed.append(Claimed(due: due, message: message, version: version))
-            } else {
+            } else if !deferredKeys.contains(due.key) {
                 stale.append(due)
             }
         }
-        if !stale.isEmpty {
-            _ = try? await app.store.pool.execute(
-                """
-                UPDATE delivery_outbox o SET due_at = now() + interval '1 second'
-                FROM unnest($1::text[], $2::text[]) AS u(tenant, hex)
-                WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.state = 'pending'
-                """, [PostgresArray(stale.map(\.tenant)), PostgresArray(stale.map(\.messageHex))])
-        }
+        await postpone(stale, by: .seconds(1))
+        await postpone(deferred, by: term.takesOverClaimsFrom - .now)
         // The rows stay as they are (`OutboxTransitions`): the worker's in-flight set keeps them
         // from being picked again until their outcome has moved them.
         return claimed
+    }
+
+    /// Makes the rows of `messages` due again `delay` from now (a stale row soon, a claim left
+    /// by an earlier leader when this term takes it over).
+    private func postpone(_ messages: [DueMessage], by delay: Duration) async {
+        guard !messages.isEmpty else { return }
+        let milliseconds = max(0, delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+        _ = try? await app.store.pool.execute(
+            """
+            UPDATE delivery_outbox o SET due_at = now() + $3::bigint * interval '1 millisecond'
+            FROM unnest($1::text[], $2::text[]) AS u(tenant, hex)
+            WHERE o.tenant = u.tenant AND o.message_hex = u.hex AND o.state = 'pending'
+            """, [PostgresArray(messages.map(\.tenant)), PostgresArray(messages.map(\.messageHex)), milliseconds])
     }
 
     /// Whether `stream` (at `version`) ends in a `queued` with no outcome after it while its row
@@ -155,21 +173,27 @@ struct MessageSender: Sendable {
     }
 
     /// Hands the batch's emails to the transport, each holding one of `slots` until its outcome
-    /// is in; returns every outcome in batch order. The sends complete on the transport's
-    /// threads: this task waits only for a free slot and, once, for the whole batch (a task per
-    /// send cost several wake-ups of Swift's pool for every message).
-    private func transmit(_ composed: [Composed], slots: SendSlots) async -> [SendOutcome] {
-        let outcomes = IndexedResults<SendOutcome>(
-            known: composed.map {
-                switch $0 {
-                case .refused(let reason): .permanent(reason: reason)
-                case .unavailable(let reason): .temporary(reason: reason)
-                case .mail: nil
+    /// is in; returns every outcome in batch order, nil for an email not handed over because
+    /// `term` ended first (its claim stays, for the next leader). The sends complete on the
+    /// transport's threads: this task waits only for a free slot and, once, for the whole batch
+    /// (a task per send cost several wake-ups of Swift's pool for every message).
+    private func transmit(_ composed: [Composed], slots: SendSlots, term: LeadershipTerm) async -> [SendOutcome?] {
+        let outcomes = IndexedResults<SendOutcome?>(
+            known: composed.map { item -> SendOutcome?? in
+                switch item {
+                case .refused(let reason): .some(.permanent(reason: reason))
+                case .unavailable(let reason): .some(.temporary(reason: reason))
+                case .mail: .none  // to come
                 }
             })
         for (index, item) in composed.enumerated() {
             guard case .mail(let mail) = item else { continue }
             if !slots.tryAcquire() { await slots.acquire() }
+            guard term.isCurrent else {
+                slots.release()
+                outcomes.set(index, SendOutcome?.none)  // not handed over
+                continue
+            }
             transport.submit(mail) { outcome in
                 slots.release()
                 outcomes.set(index, outcome)
@@ -190,18 +214,27 @@ struct MessageSender: Sendable {
             event: NewEvent(type: decision.eventType, data: outcomeData(decision, item.message), metadata: metadata))
     }
 
-    /// Appends the outcomes of a batch in one atomic append (retrying a database hiccup with the
-    /// same event ids, so a retry never records twice); returns the rows' moves and where the
-    /// append committed, or nil when it never lands (the rows stay due and the messages are
-    /// claimed again once the database takes appends: at least once, never lost).
-    private func record(_ outcomes: [Outcome]) async -> ([OutboxMove], Checkpoint)? {
+    /// Appends the outcomes of a batch in one atomic append, retrying (with the same event ids,
+    /// so a retry never records twice) until the database takes it: a message the provider
+    /// accepted while the database was down is recorded when it is back, not sent again. The
+    /// messages stay in the worker's in-flight set meanwhile. Returns the rows' moves and where
+    /// the append committed, or nil when the worker stopped first (`keepsRecording`): the rows
+    /// are still due and the messages are claimed again (at least once, never lost).
+    private func record(_ outcomes: [Outcome], keepsRecording: @Sendable () -> Bool) async -> ([OutboxMove], Checkpoint)? {
         guard !outcomes.isEmpty else { return ([], .start) }
         let units = outcomes.map {
             StreamAppend(
                 tenant: $0.due.tenant, stream: EventCatalog.messageStream(messageHex: $0.due.messageHex), events: [$0.event])
         }
-        for pause in [0, 200, 1000, 3000] {
-            if pause > 0 { try? await Task.sleep(for: .milliseconds(pause)) }
+        var attempt = 0
+        while attempt < 4 || keepsRecording() {
+            // Pauses of 0, 0.2 and then 1 s: the outcomes land about a second after the database
+            // is back, well within a new leader's `takeoverGrace`.
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(attempt == 1 ? 200 : 1000)) }
+            if attempt == 4 {
+                app.logger.log(.error, "send outcomes not recorded yet; retrying until the database takes them", [:])
+            }
+            attempt += 1
             do {
                 let result = try await app.store.append(units)
                 let moves = zip(outcomes, result.streams).map { outcome, stream in
@@ -214,7 +247,7 @@ struct MessageSender: Sendable {
                 continue
             }
         }
-        app.logger.log(.error, "could not record send outcomes; the messages will be sent again", [:])
+        app.logger.log(.error, "could not record send outcomes before stopping; the messages will be sent again", [:])
         return nil
     }
 

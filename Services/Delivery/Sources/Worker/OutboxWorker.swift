@@ -16,7 +16,10 @@ import ThreadSupport
 /// the outbox projection's NOTIFY (sent when new rows commit, from any process), a finished
 /// batch, or the poll interval (retries falling due). On taking the lead it makes rows left
 /// `sending` by a dead leader due again (at least once: such a message may go out twice, never
-/// zero times).
+/// zero times). Each stretch of leading is a `LeadershipTerm`: a batch stops handing emails to
+/// the transport when its term ends, and a new term takes over an earlier leader's claims only
+/// after `takeoverGrace`, so an old leader that lost its lock session but lives on does not send
+/// what the new one sends.
 final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     // @unchecked Sendable: `connection` is touched only by the worker thread; all shared state
     // is in `state` (a Mutex), `stopping` (an Atomic), `condition` (its own lock) and the
@@ -60,6 +63,11 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     var standbyInterval: TimeInterval = 1
     /// How long `stop()` waits for sends in flight.
     var drainTimeout: TimeInterval = 10
+    /// How long a new leader leaves claims of an earlier leader alone (`LeadershipTerm`). The
+    /// earlier leader, if it lives, records the outcomes it has within about a second of the
+    /// database taking appends again, and at most `concurrency` of its emails were with the
+    /// transport when it lost the lock.
+    var takeoverGrace: Duration = .seconds(5)
 
     /// The sends on the wire at once, shared by the batches in flight.
     private let slots: SendSlots
@@ -70,6 +78,10 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var connection: PostgresConnection?
     private var listener: PostgresListener?
+    /// While this worker leads (touched only by the worker thread).
+    private var term: LeadershipTerm?
+    /// Cleared once `run` has drained and returned: outcomes not recorded by then are given up.
+    private let running = Atomic<Bool>(true)
 
     init(url: String, sender: MessageSender, concurrency: Int) {
         self.url = url
@@ -156,12 +168,12 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                     for due in try pickDue(c, limit: batchSize, skipping: inFlight) where batch.count < batchSize {
                         if state.withLock({ $0.inFlight.updateValue(due, forKey: due.key) == nil }) { batch.append(due) }
                     }
-                    if !batch.isEmpty {
+                    if !batch.isEmpty, let term {
                         started = batch.count
                         state.withLock { $0.batches += 1 }
                         let sender = self.sender
                         Task {
-                            await sender.send(batch, slots: self.slots)
+                            await sender.send(batch, slots: self.slots, term: term) { self.running.load(ordering: .relaxed) }
                             self.state.withLock {
                                 for due in batch { $0.inFlight[due.key] = nil }
                                 $0.batches -= 1
@@ -185,6 +197,7 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
         drain()
         if isLeader, let c = connection { _ = try? c.execute("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
         setLeader(false)
+        running.store(false, ordering: .relaxed)
         connection?.close()
         connection = nil
     }
@@ -201,6 +214,12 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     }
 
     private func setLeader(_ leader: Bool) {
+        if leader {
+            term = LeadershipTerm(takeoverGrace: takeoverGrace)
+        } else {
+            term?.end()
+            term = nil
+        }
         state.withLock { $0.isLeader = leader }
         // Accepted requests are remembered for the worker only while it leads here.
         sender.recent.isCollecting = leader
