@@ -231,8 +231,10 @@ struct MessageSender: Sendable {
             // Pauses of 0, 0.2 and then 1 s: the outcomes land about a second after the database
             // is back, well within a new leader's `takeoverGrace`.
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(attempt == 1 ? 200 : 1000)) }
-            if attempt == 4 {
-                app.logger.log(.error, "send outcomes not recorded yet; retrying until the database takes them", [:])
+            if attempt >= 4 && attempt % 60 == 4 {  // after ~4 s, then about once a minute
+                app.logger.log(
+                    .error, "send outcomes not recorded yet; retrying until the database takes them",
+                    ["messages": .int(outcomes.count)])
             }
             attempt += 1
             do {
