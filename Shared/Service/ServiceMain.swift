@@ -23,6 +23,11 @@ extension ServiceDefinition {
         let app = ServiceApp(name: name, configuration: configuration, logSink: logSink)
         do {
             try await app.migrate(component: name, migrations: migrations)
+            if try await app.store.pool.withConnection({ try RestoredEvents.isFromAnotherCluster(on: $0) }) {
+                throw ConfigurationError(
+                    "the events were restored from another PostgreSQL cluster: run `\(name) --adopt-restored-events` once, before any service starts on this database"
+                )
+            }
             let router = try build(app)
             try app.start(router: router, port: port)
         } catch {
@@ -35,12 +40,17 @@ extension ServiceDefinition {
 
 /// The whole life of an executable: read configuration (a bad value is a message on stderr and
 /// exit code 2), migrate, serve, and on SIGTERM or SIGINT stop gracefully and exit 0.
-/// `--migrate-only` applies the migrations and exits.
+/// `--migrate-only` applies the migrations and exits; `--rotate-master-key` re-wraps every key
+/// under the active master key; `--adopt-restored-events` makes events restored from another
+/// cluster's dump readable here (`RestoredEvents`).
 public enum ServiceMain {
+    static let commands = ["--migrate-only", "--rotate-master-key", "--adopt-restored-events"]
+
     public static func run<S: ServiceDefinition>(_ service: S.Type) async -> Never {
         let arguments = CommandLine.arguments.dropFirst()
-        for a in arguments where a != "--migrate-only" && a != "--rotate-master-key" {
-            FileHandle.standardError.write(Data("\(S.name): unknown argument (try --migrate-only or --rotate-master-key)\n".utf8))
+        for a in arguments where !commands.contains(a) {
+            FileHandle.standardError.write(
+                Data("\(S.name): unknown argument (try \(commands.joined(separator: ", ")))\n".utf8))
             exit(2)
         }
         let configuration: ServiceConfiguration
@@ -81,6 +91,22 @@ public enum ServiceMain {
                 exit(0)
             } catch {
                 FileHandle.standardError.write(Data("\(S.name): rotation failed: \(error)\n".utf8))
+                exit(1)
+            }
+        }
+        if arguments.contains("--adopt-restored-events") {
+            let app = ServiceApp(name: S.name, configuration: configuration)
+            do {
+                try await app.migrate(component: S.name, migrations: S.migrations)
+                let moved = try await app.store.pool.withConnection { try RestoredEvents.adopt(on: $0) }
+                print(
+                    moved == 0
+                        ? "no event comes from another cluster; nothing to do"
+                        : "adopted \(moved) restored events (now in position order); the services can start")
+                await app.shutdown()
+                exit(0)
+            } catch {
+                FileHandle.standardError.write(Data("\(S.name): adoption failed: \(error)\n".utf8))
                 exit(1)
             }
         }

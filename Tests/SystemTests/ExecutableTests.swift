@@ -90,6 +90,18 @@ struct RunningExecutable {
             #expect(await RunningExecutable.waitForExit(pid, timeout: .seconds(60)) == 0, "\(name) --migrate-only")
         }
     }
+
+    /// `--adopt-restored-events` (see `RestoreTests` for a real restore) exits 0 on a database
+    /// whose events are this cluster's; an unknown argument is refused with exit 2.
+    @Test func adoptRestoredEventsRunsAndExits() async throws {
+        let url = try TestPostgres.makeDatabase()
+        let pid = try RunningExecutable.spawn(
+            "ingest", environment: ["DATABASE_URL": url, "LOG_LEVEL": "error"], arguments: ["--adopt-restored-events"])
+        #expect(await RunningExecutable.waitForExit(pid, timeout: .seconds(60)) == 0)
+        let wrong = try RunningExecutable.spawn(
+            "ingest", environment: ["DATABASE_URL": url, "LOG_LEVEL": "error"], arguments: ["--adopt-restored"])
+        #expect(await RunningExecutable.waitForExit(wrong, timeout: .seconds(60)) == 2)
+    }
 }
 
 enum TestPortAllocator {
