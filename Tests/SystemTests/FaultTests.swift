@@ -174,21 +174,7 @@ import Testing
         let url = try TestPostgres.makeDatabase()
         let smtp = try SMTPFixture(mode: .slow)
         defer { smtp.stop() }
-        let shared = [
-            "MASTER_KEY": MasterKeyring.generateEntry(id: "fault3"),
-            "MAIL_TRANSPORT": "smtp://127.0.0.1:\(smtp.port)?tls=none&timeout=10&connect_timeout=2&sessions=1",
-            "MAIL_FROM_DOMAIN": "mail.test",
-        ]
-        // Replica A starts alone, so it is the active worker; B is the standby.
-        let portA = TestPortAllocator.freePort()
-        let portB = TestPortAllocator.freePort()
-        let a = try RunningExecutable.spawn("delivery", environment: Self.environment(url, port: portA, extra: shared))
-        let clientA = TestHTTPClient(port: portA, basicAuth: ("site1", "key1"))
-        #expect(await Self.healthy(clientA))
-        #expect(await eventually(timeout: .seconds(30)) { (try? await clientA.send("GET", "/readyz").status) == 200 })
-        let b = try RunningExecutable.spawn("delivery", environment: Self.environment(url, port: portB, extra: shared))
-        let clientB = TestHTTPClient(port: portB, basicAuth: ("site1", "key1"))
-        #expect(await Self.healthy(clientB))
+        let (a, clientA, b, _) = try await Self.twoDeliveryReplicas(url, smtpPort: smtp.port, keyID: "fault3")
 
         let template = try await clientA.send("POST", "/templates", json: ["name": "T", "subject": "s", "html": "h"])
         let templateID = try #require(template.json["id"]?.stringValue)
@@ -247,20 +233,8 @@ import Testing
         defer { cluster.destroy() }
         let smtp = try SMTPFixture(mode: .slow)
         defer { smtp.stop() }
-        let shared = [
-            "MASTER_KEY": MasterKeyring.generateEntry(id: "fault4"),
-            "MAIL_TRANSPORT": "smtp://127.0.0.1:\(smtp.port)?tls=none&timeout=10&connect_timeout=2&sessions=1",
-            "MAIL_FROM_DOMAIN": "mail.test",
-        ]
-        // A leads (it starts alone); B stands by and may take the lock when the database is back.
-        let portA = TestPortAllocator.freePort()
-        let portB = TestPortAllocator.freePort()
-        let a = try RunningExecutable.spawn("delivery", environment: Self.environment(cluster.url, port: portA, extra: shared))
-        let clientA = TestHTTPClient(port: portA, basicAuth: ("site1", "key1"))
-        #expect(await Self.healthy(clientA))
-        #expect(await eventually(timeout: .seconds(30)) { (try? await clientA.send("GET", "/readyz").status) == 200 })
-        let b = try RunningExecutable.spawn("delivery", environment: Self.environment(cluster.url, port: portB, extra: shared))
-        #expect(await Self.healthy(TestHTTPClient(port: portB, basicAuth: ("site1", "key1"))))
+        // B may take the lock when the database is back.
+        let (a, clientA, b, _) = try await Self.twoDeliveryReplicas(cluster.url, smtpPort: smtp.port, keyID: "fault4")
 
         let template = try await clientA.send("POST", "/templates", json: ["name": "T", "subject": "s", "html": "h"])
         let templateID = try #require(template.json["id"]?.stringValue)
@@ -308,6 +282,29 @@ import Testing
 }
 
 extension FaultTests {
+    /// Two `delivery` executables on `url` sending to the SMTP fixture on `smtpPort` over one
+    /// session each: A starts alone, so it is the active worker (ready when this returns); B is
+    /// the standby.
+    static func twoDeliveryReplicas(_ url: String, smtpPort: Int, keyID: String) async throws
+        -> (a: pid_t, clientA: TestHTTPClient, b: pid_t, clientB: TestHTTPClient)
+    {
+        let shared = [
+            "MASTER_KEY": MasterKeyring.generateEntry(id: keyID),
+            "MAIL_TRANSPORT": "smtp://127.0.0.1:\(smtpPort)?tls=none&timeout=10&connect_timeout=2&sessions=1",
+            "MAIL_FROM_DOMAIN": "mail.test",
+        ]
+        let portA = TestPortAllocator.freePort()
+        let portB = TestPortAllocator.freePort()
+        let a = try RunningExecutable.spawn("delivery", environment: environment(url, port: portA, extra: shared))
+        let clientA = TestHTTPClient(port: portA, basicAuth: ("site1", "key1"))
+        #expect(await healthy(clientA))
+        #expect(await eventually(timeout: .seconds(30)) { (try? await clientA.send("GET", "/readyz").status) == 200 })
+        let b = try RunningExecutable.spawn("delivery", environment: environment(url, port: portB, extra: shared))
+        let clientB = TestHTTPClient(port: portB, basicAuth: ("site1", "key1"))
+        #expect(await healthy(clientB))
+        return (a, clientA, b, clientB)
+    }
+
     /// Which projections a replica leads, from its /readyz.
     static func leads(_ client: TestHTTPClient) async -> Set<String> {
         guard let r = try? await client.send("GET", "/readyz"), let projections = r.json["checks"]?["projections"]?.objectValue
