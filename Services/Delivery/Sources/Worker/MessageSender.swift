@@ -188,10 +188,15 @@ struct MessageSender: Sendable {
             })
         for (index, item) in composed.enumerated() {
             guard case .mail(let mail) = item else { continue }
+            // Not handed over once the term has ended (checked again after waiting for a slot).
+            guard term.isCurrent else {
+                outcomes.set(index, SendOutcome?.none)
+                continue
+            }
             if !slots.tryAcquire() { await slots.acquire() }
             guard term.isCurrent else {
                 slots.release()
-                outcomes.set(index, SendOutcome?.none)  // not handed over
+                outcomes.set(index, SendOutcome?.none)
                 continue
             }
             transport.submit(mail) { outcome in

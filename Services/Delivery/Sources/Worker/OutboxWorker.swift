@@ -105,7 +105,8 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops picking, waits (bounded) for sends in flight, releases the lock.
+    /// Stops picking and handing emails to the transport, waits (bounded) for the sends already
+    /// there, releases the lock.
     func stop() {
         stopping.store(true, ordering: .relaxed)
         wake()
@@ -194,6 +195,10 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.2)
             }
         }
+        // Stopping ends the term first: what is with the transport finishes and is recorded,
+        // the rest stays claimed for the next leader (sending it all could outlast the drain,
+        // and a process that exits with sends on the wire has them sent again).
+        term?.end()
         drain()
         if isLeader, let c = connection { _ = try? c.execute("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
         setLeader(false)
