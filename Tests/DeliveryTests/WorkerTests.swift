@@ -200,6 +200,17 @@ extension WorkerTests {
             }
         }
         #expect(claims.contains(1) && claims.contains(2) && claims.allSatisfy { (1...2).contains($0) }, "claims: \(claims)")
+        // What /metrics said of it.
+        var metrics = ""
+        let settled = await eventually {
+            metrics = (try? await h.client.send("GET", "/metrics").text) ?? ""
+            return metricValue(metrics, "delivery_sends_in_flight") == 0
+        }
+        #expect(settled, "\(metrics)")
+        #expect(metricValue(metrics, #"delivery_send_outcomes_total{type="message.sent"}"#) == 4)
+        #expect((metricValue(metrics, "delivery_claims_released_total") ?? 0) >= 1)
+        #expect(metricValue(metrics, "delivery_outbox_leader") == 1)
+        #expect(metricValue(metrics, "delivery_send_outcomes_unrecorded") == 0)
         await h.shutdown()
         smtp.stop()
     }

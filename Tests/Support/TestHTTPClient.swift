@@ -154,3 +154,12 @@ public func eventually(timeout: Duration = .seconds(10), _ condition: () async t
     }
     return try await condition()
 }
+
+/// The value of one series in a Prometheus text exposition (`series` as it is written there,
+/// labels included: `name` or `name{label="value"}`), or nil when it is not there.
+public func metricValue(_ exposition: String, _ series: String) -> Double? {
+    for line in exposition.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
+}

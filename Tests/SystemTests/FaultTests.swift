@@ -251,6 +251,12 @@ import Testing
         try cluster.stop()
         let down = ContinuousClock.now
         #expect(await eventually(timeout: .seconds(20)) { ((try? smtp.received().count) ?? 0) >= logs.count })
+        // A holds the four outcomes, waiting for the database (its /metrics says so).
+        let waiting = await eventually(timeout: .seconds(10)) {
+            let m = (try? await clientA.send("GET", "/metrics").text) ?? ""
+            return metricValue(m, "delivery_send_outcomes_unrecorded") == Double(logs.count)
+        }
+        #expect(waiting, "delivery_send_outcomes_unrecorded")
         try await Task.sleep(until: down + .seconds(FaultScale.pick(12, long: 30)))  // the outage itself is what is under test
         try cluster.start()
 
@@ -274,6 +280,10 @@ import Testing
         var copies: [String: Int] = [:]
         for id in try smtp.received().map(\.message_id) { copies[id, default: 0] += 1 }
         for log in logs { #expect(copies["<\(log)@mail.test>"] == 1, "\(log): \(copies["<\(log)@mail.test>"] ?? 0) copies") }
+        // A recorded them itself once the database was back.
+        let metrics = try await clientA.send("GET", "/metrics").text
+        #expect(metricValue(metrics, #"delivery_send_outcomes_total{type="message.sent"}"#) == Double(logs.count))
+        #expect(metricValue(metrics, "delivery_send_outcomes_unrecorded") == 0)
         for pid in [a, b] {
             kill(pid, SIGTERM)
             #expect(await RunningExecutable.waitForExit(pid) == 0)

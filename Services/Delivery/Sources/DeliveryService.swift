@@ -24,7 +24,8 @@ public enum DeliveryService: ServiceDefinition {
         let recent = RecentRequests()
         var sender = MessageSender(
             app: app, readModel: readModel, settings: settings, transport: transport,
-            composer: MessageComposer(fromDomain: settings.fromDomain, defaultFrom: settings.defaultFrom), recent: recent)
+            composer: MessageComposer(fromDomain: settings.fromDomain, defaultFrom: settings.defaultFrom), recent: recent,
+            metrics: OutboxMetrics(app.metrics))
 
         _ = app.addProjection(TemplateProjection())
         _ = app.addProjection(BrandProjection())
@@ -33,7 +34,14 @@ public enum DeliveryService: ServiceDefinition {
         // The projection notifies the worker's channel when it commits due rows, and moves the
         // rows of the worker's events (the worker waits for it while it runs here).
         sender.outbox = app.addProjection(OutboxProjection()).progress
-        app.addWorker(OutboxWorker(url: app.configuration.databaseURL, sender: sender, concurrency: settings.concurrency))
+        let worker = OutboxWorker(url: app.configuration.databaseURL, sender: sender, concurrency: settings.concurrency)
+        app.addWorker(worker)
+        app.metrics.computedGauge("delivery_outbox_leader", help: "1 when this replica's outbox worker leads") {
+            worker.isLeader ? 1 : 0
+        }
+        app.metrics.computedGauge("delivery_sends_in_flight", help: "Claimed messages not yet recorded as sent or failed") {
+            Double(worker.inFlightCount)
+        }
 
         let ctx = DeliveryContext(app: app, readModel: readModel, settings: settings, recent: recent)
         var router = Router()

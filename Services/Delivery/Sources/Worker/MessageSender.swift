@@ -35,6 +35,8 @@ struct MessageSender: Sendable {
     let composer: MessageComposer
     /// Requests accepted by this process, so most are not read back.
     let recent: RecentRequests
+    /// Outcomes recorded or waiting, claims left to the next leader.
+    let metrics: OutboxMetrics
     /// The outbox projection's progress in this process. While it leads here, the rows are left
     /// to it: moving them from the worker as well doubled the UPDATEs on `delivery_outbox` (each
     /// event applied twice, the second time a no-op by the version guard), the costliest
@@ -190,12 +192,14 @@ struct MessageSender: Sendable {
             guard case .mail(let mail) = item else { continue }
             // Not handed over once the term has ended (checked again after waiting for a slot).
             guard term.isCurrent else {
+                metrics.released.increment()
                 outcomes.set(index, SendOutcome?.none)
                 continue
             }
             if !slots.tryAcquire() { await slots.acquire() }
             guard term.isCurrent else {
                 slots.release()
+                metrics.released.increment()
                 outcomes.set(index, SendOutcome?.none)
                 continue
             }
@@ -232,6 +236,8 @@ struct MessageSender: Sendable {
                 tenant: $0.due.tenant, stream: EventCatalog.messageStream(messageHex: $0.due.messageHex), events: [$0.event])
         }
         var attempt = 0
+        var waiting = false  // counted in `metrics.unrecorded`
+        defer { if waiting { metrics.unrecorded.add(-Double(outcomes.count)) } }
         while attempt < 4 || keepsRecording() {
             // Pauses of 0, 0.2 and then 1 s: the outcomes land about a second after the database
             // is back, well within a new leader's `takeoverGrace`.
@@ -244,6 +250,9 @@ struct MessageSender: Sendable {
             attempt += 1
             do {
                 let result = try await app.store.append(units)
+                var byType: [String: Int] = [:]
+                for o in outcomes { byType[o.event.type, default: 0] += 1 }
+                for (type, count) in byType { metrics.outcomes.increment(by: Double(count), labels: [type]) }
                 let moves = zip(outcomes, result.streams).map { outcome, stream in
                     OutboxMove(
                         tenant: outcome.due.tenant, messageHex: outcome.due.messageHex, version: stream.lastVersion,
@@ -251,6 +260,10 @@ struct MessageSender: Sendable {
                 }
                 return (moves, result.checkpoint)
             } catch {
+                if !waiting {
+                    waiting = true
+                    metrics.unrecorded.add(Double(outcomes.count))
+                }
                 continue
             }
         }

@@ -93,6 +93,9 @@ final class OutboxWorker: BackgroundWorker, @unchecked Sendable {
     /// Whether this worker holds the lock.
     var isLeader: Bool { state.withLock { $0.isLeader } }
 
+    /// Messages claimed by this worker whose outcome is not recorded yet.
+    var inFlightCount: Int { state.withLock { $0.inFlight.count } }
+
     func start() {
         let listener = PostgresListener(url: url, channels: [Self.notifyChannel]) { [weak self] _, _ in self?.wake() }
         self.listener = listener
