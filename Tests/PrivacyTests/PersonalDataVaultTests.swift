@@ -42,6 +42,38 @@ import Testing
         store.shutdown()
     }
 
+    /// Data sealed with a key that is destroyed before its append lands (an erasure racing a
+    /// write) is never written: the append locks the keys it relies on and refuses when one is
+    /// gone, even when its plan came from the cache of stream heads; a writer then seals again
+    /// with a new key.
+    @Test func anAppendSealedWithAKeyDestroyedMeanwhileWritesNothing() async throws {
+        let (store, vault) = try await setUp(MasterKeyring.generateEntry(id: "m3"))
+        let (key, subject) = try await store.pool.withConnection { c in
+            let subject = try vault.subjectHash(tenant: "t", subject: "bo@example.com", on: c)
+            return (try vault.keyForWriting(tenant: "t", subjectHash: subject, on: c), subject)
+        }
+        func event(_ n: Int) throws -> NewEvent {
+            NewEvent(
+                type: "test.sealed", data: ["sealed": .string(try vault.seal(["n": .int(n)], with: key, tenant: "t"))],
+                keyID: key.id)
+        }
+        // A first append while the key lives (it also caches the stream's head).
+        _ = try await store.append(StreamAppend(tenant: "t", stream: "sealed-1", events: [try event(1)]))
+        let next = try event(2)
+        _ = try await store.pool.withConnection { try vault.destroyKey(tenant: "t", subjectHash: subject, on: $0) }
+        await #expect(throws: AppendError.keyDestroyed) {
+            _ = try await store.append(StreamAppend(tenant: "t", stream: "sealed-1", events: [next]))
+        }
+        await #expect(throws: AppendError.keyDestroyed) {
+            _ = try await store.append(StreamAppend(tenant: "t", stream: "sealed-2", expected: .noStream, events: [try event(3)]))
+        }
+        let rows = try await store.pool.withConnection { c in
+            try c.execute("SELECT count(*) FROM events WHERE type = 'test.sealed'")[0].int(0)
+        }
+        #expect(rows == 1, "only the append made while the key lived")
+        store.shutdown()
+    }
+
     @Test func aMasterKeyThatCannotOpenTheStoredKeysIsNamed() async throws {
         let m1 = MasterKeyring.generateEntry(id: "m1")
         let (store, vault) = try await setUp(m1)
