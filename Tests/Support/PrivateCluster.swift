@@ -8,13 +8,20 @@ public final class PrivateCluster: Sendable {
     let bin: String
     let port: Int
     let asPostgres: Bool
+    let tls: Bool
 
     /// The URL of its `postgres` database.
     public var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
 
-    public init() throws {
+    /// The certificate the server presents when started with `tls` (self-signed, for `127.0.0.1`):
+    /// a client's `sslrootcert`.
+    public var certificatePath: String { directory + "/data/server.crt" }
+
+    /// `tls`: the server also accepts TLS, with a throwaway self-signed certificate.
+    public init(tls: Bool = false) throws {
         bin = try TestCluster.binDirectory()
         asPostgres = getuid() == 0
+        self.tls = tls
         directory = NSTemporaryDirectory() + "mailplatform-private-" + UUID().uuidString.prefix(8)
         port = TestCluster.freePort()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -22,6 +29,15 @@ public final class PrivateCluster: Sendable {
         try TestCluster.run(
             ["\(bin)/initdb", "-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"],
             asPostgres: asPostgres)
+        if tls {
+            try TestCluster.run(
+                [
+                    "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", "\(directory)/data/server.key", "-out", certificatePath, "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                ], asPostgres: asPostgres)
+            try TestCluster.run(["/bin/chmod", "600", "\(directory)/data/server.key"], asPostgres: asPostgres)
+        }
         try start()
     }
 
@@ -29,7 +45,8 @@ public final class PrivateCluster: Sendable {
         try TestCluster.run(
             [
                 "\(bin)/pg_ctl", "-D", "\(directory)/data", "-o",
-                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
+                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+                    + (tls ? " -c ssl=on" : ""),
                 "-l", "\(directory)/log", "-w", "-t", "60", "start",
             ], asPostgres: asPostgres)
     }
