@@ -151,19 +151,11 @@ import Testing
 }
 
 extension WorkerTests {
-    /// The worker's lock session ends while a batch is on the wire (a database restart, a dropped
-    /// connection): the batch hands nothing more to the transport, and the claims it leaves are
-    /// taken over, by whichever worker leads next, only after `takeoverGrace` — each mail goes
-    /// out once. Before, the batch went on sending what it had claimed while a new leader took
-    /// the same claims over at once.
-    @Test func aBatchStopsSendingWhenItsLeaderLosesTheLock() async throws {
-        let smtp = try SMTPFixture(mode: .slow)  // each 250 held for a second
-        let database = try TestPostgres.makeDatabase()
-        let h = try await DeliveryHarness.start(
-            smtpPort: smtp.port, databaseURL: database, extra: ["MAIL_CONCURRENCY": "1"])
+    /// Four messages in one `/v1/Email/` request, so one batch claims them all (with
+    /// `MAIL_CONCURRENCY` 1 they then go out one at a time); their log ids.
+    func requestFourInOneBatch(_ h: DeliveryHarness) async throws -> [String] {
         let id = try await h.createTemplate(subject: "s", html: "h")
         try await h.putBrand("acme", templateID: id)
-        // One request, so one batch claims all four; one send at a time.
         let messages: [JSON] = (0..<4).map { n in
             ["To": .string("r\(n)@example.com"), "Type": "token", "BrandId": "acme", "Token": "t", "NumPhotos": 1]
         }
@@ -172,6 +164,37 @@ extension WorkerTests {
         let logs = (r.json["Results"]?.arrayValue ?? []).compactMap { $0["MessageId"]?.stringValue }
             .map { "log_" + $0.replacingOccurrences(of: "-", with: "").lowercased() }
         try #require(logs.count == 4)
+        return logs
+    }
+
+    /// Waits until every log is sent, then checks that each mail arrived once and that the
+    /// first leader's lead ended with some claims not handed over: claimed once (the one on the
+    /// wire) or twice (left to the next term); returns each message's `queued` events.
+    func expectEachSentOnceSomeClaimedTwice(_ logs: [String], _ smtp: SMTPFixture, _ h: DeliveryHarness) async throws
+        -> [[RecordedEvent]]
+    {
+        for log in logs { _ = try await h.waitForEvent(log, "message.sent", timeout: .seconds(30)) }
+        let received = try smtp.received().map(\.message_id)
+        for log in logs {
+            #expect(received.filter { $0 == "<\(log)@\(DeliveryHarness.fromDomain)>" }.count == 1, "\(log): \(received)")
+        }
+        var claims: [[RecordedEvent]] = []
+        for log in logs { claims.append(try await h.messageEvents(log).filter { $0.type == "message.queued" }) }
+        let counts = claims.map(\.count)
+        #expect(counts.contains(1) && counts.contains(2) && counts.allSatisfy { (1...2).contains($0) }, "claims: \(counts)")
+        return claims
+    }
+
+    /// The worker's lock session ends while a batch is on the wire (a database restart, a dropped
+    /// connection): the batch hands nothing more to the transport, and the claims it leaves are
+    /// taken over, by whichever worker leads next, only after `takeoverGrace` — each mail goes
+    /// out once. Before, the batch went on sending what it had claimed while a new leader took
+    /// the same claims over at once.
+    @Test func aBatchStopsSendingWhenItsLeaderLosesTheLock() async throws {
+        let smtp = try SMTPFixture(mode: .slow)  // each 250 held for a second
+        let database = try TestPostgres.makeDatabase()
+        let h = try await DeliveryHarness.start(smtpPort: smtp.port, databaseURL: database, extra: ["MAIL_CONCURRENCY": "1"])
+        let logs = try await requestFourInOneBatch(h)
         _ = try await waitForMail(smtp, count: 1)
         // End the session holding the worker's advisory lock, as a restart would.
         let c = try PostgresConnection(url: database)
@@ -183,23 +206,12 @@ extension WorkerTests {
               AND ((classid::bigint << 32) | objid::bigint) = $1
             """, [OutboxWorker.lockKey])
         #expect(ended[0].int(0) == 1)
-        for log in logs { _ = try await h.waitForEvent(log, "message.sent", timeout: .seconds(30)) }
-        let received = try smtp.received().map(\.message_id)
-        for log in logs {
-            #expect(received.filter { $0 == "<\(log)@\(DeliveryHarness.fromDomain)>" }.count == 1, "\(log): \(received)")
+        // The same worker leads again (it is alone): what it left is taken over no sooner than
+        // the grace after the first claim (which preceded the new term).
+        for queued in try await expectEachSentOnceSomeClaimedTwice(logs, smtp, h) where queued.count == 2 {
+            let gap = queued[1].recordedAt - queued[0].recordedAt
+            #expect(gap >= 5, "claimed again after \(gap) s")
         }
-        // Some mails were not handed over in the first term: claimed again in the next one, and
-        // taken over no sooner than the grace after the first claim (which preceded the new term).
-        var claims: [Int] = []
-        for log in logs {
-            let queued = try await h.messageEvents(log).filter { $0.type == "message.queued" }
-            claims.append(queued.count)
-            if queued.count == 2 {
-                let gap = queued[1].recordedAt - queued[0].recordedAt
-                #expect(gap >= 5, "\(log) claimed again after \(gap) s")
-            }
-        }
-        #expect(claims.contains(1) && claims.contains(2) && claims.allSatisfy { (1...2).contains($0) }, "claims: \(claims)")
         // What /metrics said of it.
         var metrics = ""
         let settled = await eventually {
@@ -214,9 +226,7 @@ extension WorkerTests {
         await h.shutdown()
         smtp.stop()
     }
-}
 
-extension WorkerTests {
     /// A leader that stops (a deploy) finishes the sends already with the transport and hands
     /// over nothing more: what it claimed and had not sent is sent once, by the next leader.
     /// Before, it went on sending its claims while it drained, and one still on the wire when
@@ -225,31 +235,13 @@ extension WorkerTests {
         let smtp = try SMTPFixture(mode: .slow)  // each 250 held for a second
         let database = try TestPostgres.makeDatabase()
         let masterKey = MasterKeyring.generateEntry(id: "stopping")
-        let a = try await DeliveryHarness.start(
-            smtpPort: smtp.port, databaseURL: database, masterKey: masterKey, extra: ["MAIL_CONCURRENCY": "1"])
-        let id = try await a.createTemplate(subject: "s", html: "h")
-        try await a.putBrand("acme", templateID: id)
-        let b = try await DeliveryHarness.start(
-            smtpPort: smtp.port, databaseURL: database, masterKey: masterKey, extra: ["MAIL_CONCURRENCY": "1"])
-        let messages: [JSON] = (0..<4).map { n in
-            ["To": .string("r\(n)@example.com"), "Type": "token", "BrandId": "acme", "Token": "t", "NumPhotos": 1]
-        }
-        let r = try await a.client.send("POST", "/v1/Email/", json: ["Messages": .array(messages)])
-        try #require(r.status == 200, "\(r.text)")
-        let logs = (r.json["Results"]?.arrayValue ?? []).compactMap { $0["MessageId"]?.stringValue }
-            .map { "log_" + $0.replacingOccurrences(of: "-", with: "").lowercased() }
-        try #require(logs.count == 4)
+        let settings = ["MAIL_CONCURRENCY": "1"]
+        let a = try await DeliveryHarness.start(smtpPort: smtp.port, databaseURL: database, masterKey: masterKey, extra: settings)
+        let b = try await DeliveryHarness.start(smtpPort: smtp.port, databaseURL: database, masterKey: masterKey, extra: settings)
+        let logs = try await requestFourInOneBatch(a)
         _ = try await waitForMail(smtp, count: 1)
         await a.shutdown()
-        for log in logs { _ = try await b.waitForEvent(log, "message.sent", timeout: .seconds(30)) }
-        let received = try smtp.received().map(\.message_id)
-        for log in logs {
-            #expect(received.filter { $0 == "<\(log)@\(DeliveryHarness.fromDomain)>" }.count == 1, "\(log): \(received)")
-        }
-        var claims: [Int] = []
-        for log in logs { claims.append(try await b.messageEvents(log).filter { $0.type == "message.queued" }.count) }
-        // The one on the wire when `a` stopped was claimed once; those it left, twice.
-        #expect(claims.contains(1) && claims.contains(2) && claims.allSatisfy { (1...2).contains($0) }, "claims: \(claims)")
+        _ = try await expectEachSentOnceSomeClaimedTwice(logs, smtp, b)
         await b.shutdown()
         smtp.stop()
     }
