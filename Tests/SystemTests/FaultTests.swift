@@ -238,12 +238,19 @@ import Testing
 
         let template = try await clientA.send("POST", "/templates", json: ["name": "T", "subject": "s", "html": "h"])
         let templateID = try #require(template.json["id"]?.stringValue)
-        var logs: [String] = []
-        for i in 0..<4 {
-            let r = try await clientA.send(
-                "POST", "/send", json: ["email_id": .string(templateID), "recipient": ["address": .string("r\(i)@example.com")]])
-            logs.append(try #require(r.json["receipt_id"]?.stringValue))
+        let brand = try await clientA.send(
+            "PUT", "/v1/Brands/acme",
+            json: ["Name": "Acme", "From": "Acme <hello@acme.example>", "Templates": ["token": .string(templateID)]])
+        try #require(brand.status == 200, "\(brand.text)")
+        // One request, so one batch claims and composes all four before the first goes out.
+        let messages: [JSON] = (0..<4).map { i in
+            ["To": .string("r\(i)@example.com"), "Type": "token", "BrandId": "acme", "Token": "t", "NumPhotos": 1]
         }
+        let r = try await clientA.send("POST", "/v1/Email/", json: ["Messages": .array(messages)])
+        try #require(r.status == 200, "\(r.text)")
+        let logs = (r.json["Results"]?.arrayValue ?? []).compactMap { $0["MessageId"]?.stringValue }
+            .map { "log_" + $0.replacingOccurrences(of: "-", with: "").lowercased() }
+        try #require(logs.count == 4)
         // The first mail is at the provider (which holds each 250 for a second): the database
         // goes away with the batch on the wire, and stays away until every mail went out and
         // well past the old ~4 s of retries.
