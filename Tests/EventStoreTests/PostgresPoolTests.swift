@@ -38,8 +38,16 @@ import Testing
         let admin = try PostgresConnection(url: try TestPostgres.adminURL())
         defer { admin.close() }
         let others = "datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-        try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE \(others)", [database])
-        #expect(try await eventually { try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE \(others)", [database])[0].int(0) == 0 })
+        let sessions = try admin.execute("SELECT pid FROM pg_stat_activity WHERE \(others)", [database]).rows.compactMap { $0.int(0) }
+        #expect(sessions.count >= 2, "the pool's, the committer's and the listener's sessions")
+        try admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", [PostgresArray(sessions)])
+        // Until every one of them has gone (the listener reconnects by itself meanwhile, so the
+        // database's session count is not the measure).
+        #expect(
+            try await eventually {
+                try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", [PostgresArray(sessions)])[0]
+                    .int(0) == 0
+            })
         let appended = try await store.append(StreamAppend(tenant: "t", stream: "s-2", events: [event()]))
         #expect(appended.checkpoint.position > 0)
         #expect(try await store.read(after: .start, limit: 10).count == 2)
