@@ -342,7 +342,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the sink")
     parser.add_argument("--verbose", action="store_true", help="print projection lag and pool use at acceptance")
     parser.add_argument("--out", help="append the result as one JSON line to this file")
-    parser.add_argument("--ceiling-connections", type=int, default=8)
+    parser.add_argument("--ceiling-connections", type=int,
+                        help="connections of the ceiling's client (default: --sessions, so the sink sees as many "
+                             "connections alone as from delivery: aiosmtpd's cost a message falls as they grow)")
     parser.add_argument("--ceiling-messages", type=int, default=500, help="per connection")
     parser.add_argument("--sink", choices=["fast", "aiosmtpd"], default="fast",
                         help="fast: bench/delivery/fastsink.py; aiosmtpd: sink.py")
@@ -382,6 +384,8 @@ def main():
                 args.sink_pipelining)
     service = None
     try:
+        if args.ceiling_connections is None:
+            args.ceiling_connections = args.sessions
         ceiling = sink_ceiling(sink, args.ceiling_connections, args.ceiling_messages)
         print("sink ceiling alone: %.0f messages/s (%s sink, %d connections)" % (ceiling, args.sink, args.ceiling_connections))
         if sink.sample_file and os.path.exists(sink.sample_file):
