@@ -119,6 +119,16 @@ public struct RecordedEvent: Sendable {
     /// Commit time as unix milliseconds.
     public var recordedAtMilliseconds: Int64 { Int64(recordedAt * 1000) }
 
+    /// When the event says it happened: `occurred_at` in its data (unix milliseconds, a number or
+    /// a numeric string), else its commit time.
+    public var occurredAtMilliseconds: Int64 {
+        switch data["occurred_at"] {
+        case .number(let n)?: Int64(n) ?? JSON.number(n).intValue.map(Int64.init) ?? recordedAtMilliseconds
+        case .string(let s)?: Int64(s) ?? recordedAtMilliseconds
+        default: recordedAtMilliseconds
+        }
+    }
+
     /// Where a reader stands after this event.
     public var checkpoint: Checkpoint { Checkpoint(transactionID: transactionID, position: position) }
 }

@@ -6,8 +6,6 @@ import JSON
 extension RecordedEvent {
     func string(_ key: String) -> String? { data[key]?.stringValue }
     func int64(_ key: String) -> Int64? { data[key]?.intValue.map(Int64.init) }
-    /// `occurred_at` in milliseconds, or the commit time when absent.
-    var occurredAtMilliseconds: Int64 { int64("occurred_at") ?? recordedAtMilliseconds }
     /// The personal-data key named in the metadata.
     var keyID: UUID? { metadata["key_id"]?.stringValue.flatMap(UUID.init(uuidString:)) }
 }

@@ -37,14 +37,14 @@ final class TriggerProjection: Projection {
                 guard let id = e.data["trigger_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { continue }
                 try c.execute(
                     "UPDATE trigger_definitions SET active = false, deactivated_at = $3 WHERE tenant = $1 AND trigger_id = $2 AND active",
-                    [e.tenant, id, occurredAt(e)])
+                    [e.tenant, id, e.occurredAtMilliseconds])
             case TriggerEvents.dripCampaignCreated:
                 guard let o = e.data.objectValue, let campaign = DripCampaign(eventData: o) else { continue }
                 try c.execute(
                     """
                     INSERT INTO drip_campaigns (tenant, campaign_id, name, steps, created_at) VALUES ($1, $2, $3, $4, $5)
                     ON CONFLICT DO NOTHING
-                    """, [e.tenant, campaign.id, campaign.name, (o["steps"] ?? []).text, occurredAt(e)])
+                    """, [e.tenant, campaign.id, campaign.name, (o["steps"] ?? []).text, e.occurredAtMilliseconds])
             case EventCatalog.customerUpserted: try customerUpserted(e, on: c)
             case EventCatalog.customerDeleted: try customerDeleted(e, on: c)
             case EventCatalog.customerEventTracked: scheduled = try eventTracked(e, on: c) || scheduled
@@ -77,10 +77,6 @@ final class TriggerProjection: Projection {
 
     // MARK: Events
 
-    private func occurredAt(_ e: RecordedEvent) -> Int64 {
-        e.data["occurred_at"]?.numberText.flatMap { Int64($0) } ?? e.recordedAtMilliseconds
-    }
-
     /// The sealed part of an event, or nil when its key was destroyed (erased subject).
     private func open(_ e: RecordedEvent, on c: PostgresConnection) throws -> JSONObject? {
         guard let sealed = e.data["sealed"]?.stringValue, let keyText = e.metadata["key_id"]?.stringValue,
@@ -95,7 +91,7 @@ final class TriggerProjection: Projection {
             """
             INSERT INTO trigger_definitions (tenant, trigger_id, event_name, definition, created_at)
             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
-            """, [e.tenant, t.id, t.event, JSON.object(t.eventData).text, occurredAt(e)])
+            """, [e.tenant, t.id, t.event, JSON.object(t.eventData).text, e.occurredAtMilliseconds])
     }
 
     private func loadCustomer(tenant: String, subject: String, on c: PostgresConnection) throws -> CustomerProfile? {
@@ -114,7 +110,7 @@ final class TriggerProjection: Projection {
         guard let subject = e.data["subject"]?.stringValue, let personal = try open(e, on: c),
             let id = personal["id"]?.stringValue
         else { return }
-        let at = occurredAt(e) / 1000
+        let at = e.occurredAtMilliseconds / 1000
         let change = CustomerChange.updated(
             email: personal["email"]?.stringValue, attributes: personal["attributes"]?.objectValue ?? [:],
             locale: personal["locale"]?.stringValue, at: at)

@@ -58,7 +58,7 @@ final class CustomerProjection: Sendable {
                     let known = prefetched.removeValue(forKey: key)
                     pending[key] = Pending(profile: try known ?? load(key, on: connection))
                 }
-                let occurredSeconds = (event.data["occurred_at"]?.int64Value ?? event.recordedAtMilliseconds) / 1000
+                let occurredSeconds = event.occurredAtMilliseconds / 1000
                 let createdAt = personal["created_at"]?.int64Value ?? occurredSeconds
                 let current = pending[key]!.profile
                 let change = CustomerChange.created(
@@ -88,7 +88,7 @@ final class CustomerProjection: Sendable {
                     let personal = try sealed.open(event, on: connection),
                     let id = personal["id"]?.textValue
                 else { continue }
-                let occurred = event.data["occurred_at"]?.int64Value ?? event.recordedAtMilliseconds
+                let occurred = event.occurredAtMilliseconds
                 tracked.append(
                     TrackedRow(
                         tenant: event.tenant, position: event.position, subject: subject, customerID: id, name: name,

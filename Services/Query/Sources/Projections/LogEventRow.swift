@@ -19,7 +19,7 @@ struct LogEventRow: Sendable {
             let idText = d["message_id"]?.stringValue, let id = UUID(text: idText),
             let statusText = d["status"]?.stringValue, let status = LogStatus(rawValue: statusText)
         else { return nil }
-        let occurred = d["occurred_at"]?.int64Value ?? recorded.recordedAtMilliseconds
+        let occurred = recorded.occurredAtMilliseconds
         let provider = d["provider"]?.stringValue.flatMap(MailProvider.init(rawValue:)) ?? .platform
         let details = d["details"]
         self.tenant = recorded.tenant

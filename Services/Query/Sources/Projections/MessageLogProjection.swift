@@ -222,7 +222,7 @@ struct LogRequest {
     /// `personal` is the opened sealed part, nil when its key was destroyed.
     init(_ event: RecordedEvent, personal: JSONObject?) {
         let d = event.data
-        let occurred = d["occurred_at"]?.int64Value ?? event.recordedAtMilliseconds
+        let occurred = event.occurredAtMilliseconds
         position = event.position
         createdSeconds = MessageLogEvent(status: .requested, occurredAtMilliseconds: occurred).occurredAtSeconds
         recipientSubject = d["recipient_subject"]?.stringValue

@@ -25,7 +25,7 @@ struct ScheduledDrips {
         let personal = try sealed.open(event, on: connection)
         let recipient = personal?["recipient"]?.objectValue
         let address = recipient?["address"]?.stringValue
-        let occurred = event.data["occurred_at"]?.int64Value ?? event.recordedAtMilliseconds
+        let occurred = event.occurredAtMilliseconds
         try connection.execute(
             """
             INSERT INTO query_scheduled_drips (tenant, message_id, position, created, due_at, template_id, recipient_subject,
