@@ -69,45 +69,22 @@ public enum ServiceMain {
                 Data("\(S.name): warning: MASTER_KEY is not set; using the public development key (never for real data)\n".utf8))
         }
         if arguments.contains("--migrate-only") {
-            let app = ServiceApp(name: S.name, configuration: configuration)
-            do {
-                try await app.migrate(component: S.name, migrations: S.migrations)
-                await app.shutdown()
-                exit(0)
-            } catch {
-                FileHandle.standardError.write(Data("\(S.name): migration failed: \(error)\n".utf8))
-                exit(1)
-            }
+            await runCommand(S.self, configuration, failure: "migration failed") { _ in nil }
         }
         if arguments.contains("--rotate-master-key") {
             // Re-wraps every tenant and subject key under the active (first) master key.
-            let app = ServiceApp(name: S.name, configuration: configuration)
-            do {
-                try await app.migrate(component: S.name, migrations: S.migrations)
+            await runCommand(S.self, configuration, failure: "rotation failed") { app in
                 let vault = app.vault
                 let moved = try await app.store.pool.withConnection { try vault.rotateMasterKey(on: $0) }
-                print("rewrapped \(moved) keys under master key \(configuration.masterKeys.activeID)")
-                await app.shutdown()
-                exit(0)
-            } catch {
-                FileHandle.standardError.write(Data("\(S.name): rotation failed: \(error)\n".utf8))
-                exit(1)
+                return "rewrapped \(moved) keys under master key \(configuration.masterKeys.activeID)"
             }
         }
         if arguments.contains("--adopt-restored-events") {
-            let app = ServiceApp(name: S.name, configuration: configuration)
-            do {
-                try await app.migrate(component: S.name, migrations: S.migrations)
+            await runCommand(S.self, configuration, failure: "adoption failed") { app in
                 let moved = try await app.store.pool.withConnection { try RestoredEvents.adopt(on: $0) }
-                print(
-                    moved == 0
-                        ? "no event comes from another cluster; nothing to do"
-                        : "adopted \(moved) restored events (now in position order); the services can start")
-                await app.shutdown()
-                exit(0)
-            } catch {
-                FileHandle.standardError.write(Data("\(S.name): adoption failed: \(error)\n".utf8))
-                exit(1)
+                return moved == 0
+                    ? "no event comes from another cluster; nothing to do"
+                    : "adopted \(moved) restored events (now in position order); the services can start"
             }
         }
         // Wait for the database at start (containers may start before it is ready).
@@ -130,6 +107,24 @@ public enum ServiceMain {
         FileHandle.standardError.write(Data("\(S.name): stopping\n".utf8))
         await app!.shutdown()
         exit(0)
+    }
+
+    /// A one-shot command: migrates, runs `body` (printing what it returns), and exits 0; on an
+    /// error, says `failure` and why on stderr and exits 1.
+    static func runCommand<S: ServiceDefinition>(
+        _ service: S.Type, _ configuration: ServiceConfiguration, failure: String,
+        _ body: (ServiceApp) async throws -> String?
+    ) async -> Never {
+        let app = ServiceApp(name: S.name, configuration: configuration)
+        do {
+            try await app.migrate(component: S.name, migrations: S.migrations)
+            if let said = try await body(app) { print(said) }
+            await app.shutdown()
+            exit(0)
+        } catch {
+            FileHandle.standardError.write(Data("\(S.name): \(failure): \(error)\n".utf8))
+            exit(1)
+        }
     }
 
     /// Suspends until SIGTERM or SIGINT arrives.
