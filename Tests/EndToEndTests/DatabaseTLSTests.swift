@@ -46,17 +46,7 @@ import Testing
             try? FileManager.default.removeItem(atPath: other)
             try? FileManager.default.removeItem(atPath: otherKey)
         }
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", otherKey,
-            "-out", other, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0)
+        try SelfSignedCertificate.write(certificate: other, key: otherKey)
         #expect(throws: PostgresError.self) {
             _ = try PostgresConnection(url: cluster.url + "?sslmode=verify-full&sslrootcert=" + other)
         }

@@ -13,15 +13,9 @@ import Testing
 /// table, the read tables or a pg_dump; a rebuild restores nothing; a recreate starts empty.
 @Suite struct ErasureEndToEndTests {
     static func pgDump(_ url: String) throws -> String {
-        let bin = try TestPostgresBinaries.directory()
         let out = NSTemporaryDirectory() + "dump-\(UUID().uuidString).sql"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin + "/pg_dump")
-        p.arguments = ["--dbname=" + url, "--file=" + out, "--no-owner"]
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw PostgresError(code: .serverError) }
+        try TestPostgresBinaries.run("pg_dump", ["--dbname=" + url, "--file=" + out, "--no-owner"])
         return try String(contentsOfFile: out, encoding: .utf8)
     }
 

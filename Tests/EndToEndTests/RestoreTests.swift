@@ -15,17 +15,6 @@ import Testing
 @Suite struct RestoreTests {
     static let backupTables = ["events", "subject_keys", "tenant_keys"]
 
-    /// Runs a PostgreSQL client program (pg_dump, pg_restore) and fails unless it exits 0.
-    static func run(_ program: String, _ arguments: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try TestPostgresBinaries.directory() + "/" + program)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw PostgresError(code: .serverError) }
-    }
-
     /// The next transaction id a cluster will assign.
     static func nextTransactionID(_ c: PostgresConnection) throws -> UInt64 {
         UInt64(try c.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")[0][0] ?? "0") ?? 0
@@ -83,8 +72,8 @@ import Testing
         // Back up the three tables, restore them into the new cluster.
         let dump = NSTemporaryDirectory() + "restore-\(UUID().uuidString).dump"
         defer { try? FileManager.default.removeItem(atPath: dump) }
-        try Self.run("pg_dump", ["--dbname=" + source, "--data-only", "--format=custom", "--file=" + dump] + Self.backupTables.map { "--table=" + $0 })
-        try Self.run("pg_restore", ["--dbname=" + cluster.url, "--data-only", dump])
+        try TestPostgresBinaries.run("pg_dump", ["--dbname=" + source, "--data-only", "--format=custom", "--file=" + dump] + Self.backupTables.map { "--table=" + $0 })
+        try TestPostgresBinaries.run("pg_restore", ["--dbname=" + cluster.url, "--data-only", dump])
         #expect(try RestoredEvents.isFromAnotherCluster(on: target))
 
         // Refused at start, with the command to run.

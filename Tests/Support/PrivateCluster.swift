@@ -30,13 +30,8 @@ public final class PrivateCluster: Sendable {
             ["\(bin)/initdb", "-D", "\(directory)/data", "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"],
             asPostgres: asPostgres)
         if tls {
-            try TestCluster.run(
-                [
-                    "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", "\(directory)/data/server.key", "-out", certificatePath, "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                ], asPostgres: asPostgres)
-            try TestCluster.run(["/bin/chmod", "600", "\(directory)/data/server.key"], asPostgres: asPostgres)
+            try SelfSignedCertificate.write(
+                certificate: certificatePath, key: "\(directory)/data/server.key", asPostgres: asPostgres)
         }
         try start()
     }
@@ -60,5 +55,21 @@ public final class PrivateCluster: Sendable {
     public func destroy() {
         try? stop()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A throwaway self-signed certificate for `127.0.0.1` (P-256, two days), made with the openssl
+/// CLI: a TLS server's own, and its clients' root.
+public enum SelfSignedCertificate {
+    /// Writes the certificate and its private key (mode 600), as the `postgres` user when
+    /// `asPostgres` (for a server that runs as that user).
+    public static func write(certificate: String, key: String, asPostgres: Bool = false) throws {
+        try TestCluster.run(
+            [
+                "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", key, "-out", certificate, "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1",
+            ], asPostgres: asPostgres)
+        try TestCluster.run(["/bin/chmod", "600", key], asPostgres: asPostgres)
     }
 }

@@ -137,4 +137,10 @@ final class TestCluster: Sendable {
 /// Where the PostgreSQL client and server programs are (pg_dump for erasure tests).
 public enum TestPostgresBinaries {
     public static func directory() throws -> String { try TestCluster.binDirectory() }
+
+    /// Runs one of them (`pg_dump`, `pg_restore`) to completion as this process's user; throws
+    /// unless it exits 0.
+    public static func run(_ program: String, _ arguments: [String]) throws {
+        try TestCluster.run([try directory() + "/" + program] + arguments, asPostgres: false)
+    }
 }
